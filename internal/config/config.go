@@ -1,0 +1,189 @@
+// Package config holds cartstream's one configuration struct and fills it
+// from, in order of precedence, command-line flags, CARTSTREAM_<FLAG>
+// environment variables and an optional YAML file of flag names to values.
+//
+// Defaults live where the flags are declared, so `cartstream <cmd> --help` and
+// docs/configuration.md (generated from the CLI) always agree with the code.
+package config
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+
+	"cartstream/internal/broker"
+	"cartstream/internal/streamtime"
+	"cartstream/internal/ticks"
+	"cartstream/topology"
+)
+
+// EnvPrefix prefixes the environment variable of every flag:
+// --data-dir is CARTSTREAM_DATA_DIR.
+const EnvPrefix = "CARTSTREAM_"
+
+// Defaults not owned by another package.
+const (
+	DefaultDataDir    = "./data"
+	DefaultHTTPListen = "127.0.0.1:8080"
+	// DefaultShutdownTimeout bounds a clean stop after SIGTERM.
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Config is everything `cartstream run` needs.
+type Config struct {
+	// Kafka
+	Brokers           []string // empty: run the embedded broker
+	KafkaListen       string   // embedded broker's address
+	Partitions        int      // partitions of topics cartstream creates
+	ReplicationFactor int      // 0: min(3, brokers)
+	MinInsyncReplicas int      // 0: min(2, replication)
+	GroupPrefix       string   // Kafka group id prefix
+	FlushInterval     time.Duration
+
+	// Instance
+	DataDir         string
+	HTTPListen      string
+	InstanceID      string
+	AdvertisedHTTP  string
+	ShutdownTimeout time.Duration
+
+	// Time
+	TickInterval time.Duration
+	MaxSkew      time.Duration
+
+	// Demo
+	Seed bool // seed demo data on an empty data dir (embedded only)
+
+	// Logging
+	LogLevel  string
+	LogFormat string
+}
+
+// RegisterRun declares the flags of `cartstream run` on fs, bound to c.
+func (c *Config) RegisterRun(fs *pflag.FlagSet) {
+	c.RegisterKafka(fs)
+	fs.StringVar(&c.KafkaListen, "kafka-listen", broker.DefaultListen, "address of the embedded broker when --brokers is empty (also what it advertises)")
+	fs.IntVar(&c.Partitions, "partitions", topology.DefaultPartitions, "partition count of topics cartstream creates")
+	fs.IntVar(&c.ReplicationFactor, "replication-factor", 0, "replication factor of topics cartstream creates (0: min(3, brokers))")
+	fs.IntVar(&c.MinInsyncReplicas, "min-insync-replicas", 0, "min.insync.replicas of topics cartstream creates (0: min(2, replication))")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", 0, "producer batching window (0: the measured default, see docs/benchmarks.md)")
+	fs.StringVar(&c.DataDir, "data-dir", DefaultDataDir, "directory for local state (and the embedded broker's log)")
+	fs.StringVar(&c.HTTPListen, "http-listen", DefaultHTTPListen, "address of the HTTP server (queries, /healthz, /readyz, /metrics)")
+	fs.StringVar(&c.InstanceID, "instance-id", "", "this instance's id (default: host name and HTTP port)")
+	fs.StringVar(&c.AdvertisedHTTP, "advertised-http", "", "HTTP address other instances use to reach this one (default: --http-listen)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long a clean stop may take after SIGTERM")
+	fs.DurationVar(&c.TickInterval, "tick-interval", ticks.DefaultInterval, "how often every instance writes a tick into each partition of the ticks topics")
+	fs.DurationVar(&c.MaxSkew, "max-skew", streamtime.DefaultMaxSkew, "a cart event's ts is its event time when within this of the record timestamp")
+	fs.BoolVar(&c.Seed, "seed", true, "seed the demo catalog on an empty embedded data dir")
+	c.RegisterLogging(fs)
+}
+
+// RegisterKafka declares the flags every Kafka-speaking command shares.
+func (c *Config) RegisterKafka(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&c.Brokers, "brokers", nil, "Kafka bootstrap brokers, comma-separated (empty: embedded broker)")
+	fs.StringVar(&c.GroupPrefix, "group-prefix", topology.DefaultGroupPrefix, "prefix of every group's Kafka group id (<prefix>-<group>)")
+}
+
+// RegisterLogging declares the logging flags.
+func (c *Config) RegisterLogging(fs *pflag.FlagSet) {
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+}
+
+// Validate checks values flags cannot check by type.
+func (c *Config) Validate() error {
+	if c.Partitions <= 0 {
+		return fmt.Errorf("config: --partitions must be positive, got %d", c.Partitions)
+	}
+	if c.TickInterval <= 0 {
+		return fmt.Errorf("config: --tick-interval must be positive, got %s", c.TickInterval)
+	}
+	if c.MaxSkew < 0 {
+		return fmt.Errorf("config: --max-skew must not be negative, got %s", c.MaxSkew)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("config: --data-dir must not be empty")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: --log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: --log-format %q: want text or json", c.LogFormat)
+	}
+	return nil
+}
+
+// EnvName is the environment variable that sets a flag.
+func EnvName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// Apply fills every flag not given on the command line from its environment
+// variable (looked up with getenv), else from the YAML file at path (when
+// path is not empty). The file maps flag names to values; a name that is no
+// flag of this command is an error, so typos do not pass silently.
+func Apply(fs *pflag.FlagSet, getenv func(string) string, path string) error {
+	fileValues := map[string]any{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("config: read %s: %w", path, err)
+		}
+		if err := yaml.Unmarshal(data, &fileValues); err != nil {
+			return fmt.Errorf("config: parse %s: %w", path, err)
+		}
+		var unknown []string
+		for k := range fileValues {
+			if fs.Lookup(k) == nil {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			sort.Strings(unknown)
+			return fmt.Errorf("config: %s: unknown settings %s", path, strings.Join(unknown, ", "))
+		}
+	}
+	var errs []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "config" || f.Name == "help" {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: %v", EnvName(f.Name), v, err))
+			}
+			return
+		}
+		if v, ok := fileValues[f.Name]; ok {
+			if err := fs.Set(f.Name, fileValue(v)); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %s: %v", path, f.Name, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// fileValue renders a YAML value as the flag text pflag parses; lists become
+// comma-separated.
+func fileValue(v any) string {
+	if list, ok := v.([]any); ok {
+		parts := make([]string, len(list))
+		for i, e := range list {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v)
+}

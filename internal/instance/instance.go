@@ -1,0 +1,272 @@
+// Package instance runs one cartstream instance: the embedded broker when no
+// brokers are given, topic creation from the topology, the tick emitter, the
+// supervised processors and the HTTP server, and their orderly shutdown.
+//
+// It wires parts together and owns their lifecycle; it implements none of
+// them.
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"cartstream/internal/broker"
+	"cartstream/internal/config"
+	"cartstream/internal/httpapi"
+	"cartstream/internal/metrics"
+	"cartstream/internal/supervise"
+	"cartstream/internal/ticks"
+	"cartstream/topology"
+)
+
+// topicsRetry is the wait between attempts to reach the cluster and create
+// topics at startup.
+const topicsRetry = 2 * time.Second
+
+// Instance is one running cartstream process.
+type Instance struct {
+	cfg     config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	topo    *topology.Topology
+
+	startup     atomic.Value // string: what startup is doing; "" when done
+	mu          sync.Mutex
+	supervisors []*supervise.Supervisor
+
+	broker  *broker.Broker
+	http    *httpapi.Server
+	brokers []string
+}
+
+// New prepares an instance; Run starts it.
+func New(cfg config.Config, log *slog.Logger) (*Instance, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.InstanceID == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(cfg.HTTPListen)
+		cfg.InstanceID = fmt.Sprintf("%s-%s", host, port)
+	}
+	in := &Instance{
+		cfg:     cfg,
+		log:     log,
+		metrics: metrics.New(),
+		topo: topology.New(topology.Config{
+			GroupPrefix: cfg.GroupPrefix,
+			Partitions:  int32(cfg.Partitions),
+		}),
+	}
+	in.startup.Store("starting")
+	return in, nil
+}
+
+// Topology is the graph this instance runs.
+func (in *Instance) Topology() *topology.Topology { return in.topo }
+
+// Run starts everything and blocks until ctx is cancelled, then stops
+// everything within the configured shutdown timeout. It returns an error if
+// startup fails or shutdown does not finish in time.
+func (in *Instance) Run(ctx context.Context) error {
+	var err error
+	in.http, err = httpapi.Listen(ctx, httpapi.Config{
+		Listen:     in.cfg.HTTPListen,
+		InstanceID: in.cfg.InstanceID,
+		Metrics:    in.metrics.Handler(),
+		Components: in.components,
+		Startup:    func() string { return in.startup.Load().(string) },
+	})
+	if err != nil {
+		return err
+	}
+	in.log.Info("http listening", "addr", in.http.Addr(), "instance", in.cfg.InstanceID)
+
+	in.brokers = in.cfg.Brokers
+	if len(in.brokers) == 0 {
+		in.startup.Store("starting embedded broker")
+		in.broker, err = broker.Start(ctx, broker.Config{
+			DataDir: filepath.Join(in.cfg.DataDir, "broker"),
+			Listen:  in.cfg.KafkaListen,
+			Logger:  in.log,
+		})
+		if err != nil {
+			in.shutdownHTTP()
+			return fmt.Errorf("instance: %w", err)
+		}
+		in.brokers = []string{in.broker.Addr()}
+		in.log.Info("embedded broker listening", "addr", in.broker.Addr(), "data_dir", filepath.Join(in.cfg.DataDir, "broker"))
+	}
+
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	var wg sync.WaitGroup
+	err = in.start(ctx, runCtx, &wg)
+	if err == nil {
+		in.startup.Store("")
+		in.log.Info("cartstream running", "brokers", in.brokers, "instance", in.cfg.InstanceID)
+		<-ctx.Done()
+	}
+	in.log.Info("stopping", "timeout", in.cfg.ShutdownTimeout)
+	stopErr := in.stop(cancelRun, &wg)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return stopErr
+}
+
+// start creates topics and launches supervised components under runCtx.
+// ctx is the instance's lifetime; it interrupts startup retries.
+func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error {
+	admin, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...), kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-admin"))
+	if err != nil {
+		return fmt.Errorf("instance: kafka client: %w", err)
+	}
+	defer admin.Close()
+	adm := kadm.NewClient(admin)
+
+	in.startup.Store("creating topics")
+	for {
+		res, err := in.topo.Ensure(ctx, adm, topology.EnsureOptions{
+			ReplicationFactor: int16(in.cfg.ReplicationFactor),
+			MinInsyncReplicas: in.cfg.MinInsyncReplicas,
+		})
+		if err == nil {
+			in.metrics.TopicsCreated.Add(float64(len(res.Created)))
+			in.log.Info("topics ready", "created", len(res.Created), "existing", len(res.Existing))
+			break
+		}
+		if errors.Is(err, topology.ErrCoPartitioning) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		in.log.Warn("cannot create topics yet; retrying", "error", err, "brokers", in.brokers)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(topicsRetry):
+		}
+	}
+
+	in.addSupervisor(runCtx, wg, "ticks", in.ticksFactory())
+	return nil
+}
+
+func (in *Instance) addSupervisor(ctx context.Context, wg *sync.WaitGroup, name string, f supervise.Factory) {
+	s := supervise.New(name, f, supervise.Options{
+		Logger: in.log,
+		OnRestart: func(name string, _ error) {
+			in.metrics.ComponentRestarts.WithLabelValues(name).Inc()
+		},
+	})
+	in.metrics.ComponentRestarts.WithLabelValues(name).Add(0)
+	in.mu.Lock()
+	in.supervisors = append(in.supervisors, s)
+	in.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.Run(ctx)
+	}()
+}
+
+func (in *Instance) components() []httpapi.Component {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make([]httpapi.Component, 0, len(in.supervisors))
+	for _, s := range in.supervisors {
+		ready := 0.0
+		if s.Ready() {
+			ready = 1
+		}
+		in.metrics.ComponentReady.WithLabelValues(s.Name()).Set(ready)
+		out = append(out, s)
+	}
+	return out
+}
+
+// ticksFactory builds a tick emitter with a client of its own per run.
+func (in *Instance) ticksFactory() supervise.Factory {
+	topics := []string{in.topo.Names.CartsTicks, in.topo.Names.InventoryTicks}
+	return func(context.Context) (supervise.Runner, error) {
+		cl, err := kgo.NewClient(
+			kgo.SeedBrokers(in.brokers...),
+			kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-ticks"),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(0),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("ticks client: %w", err)
+		}
+		e, err := ticks.New(ticks.Config{
+			Client:   cl,
+			Topics:   topics,
+			Instance: in.cfg.InstanceID,
+			Interval: in.cfg.TickInterval,
+			OnError: func(err error) {
+				in.log.Debug("tick failed", "error", err)
+			},
+		})
+		if err != nil {
+			cl.Close()
+			return nil, err
+		}
+		return &clientRunner{run: e.Run, close: cl.Close, ready: func() bool { return true }}, nil
+	}
+}
+
+// clientRunner adapts a Run func and the client it owns to supervise.Runner.
+type clientRunner struct {
+	run   func(context.Context) error
+	close func()
+	ready func() bool
+}
+
+func (r *clientRunner) Run(ctx context.Context) error {
+	defer r.close()
+	return r.run(ctx)
+}
+
+func (r *clientRunner) Ready() bool { return r.ready() }
+
+// stop cancels components, waits for them within the shutdown timeout, then
+// closes the broker (flushing its data dir) and the HTTP server.
+func (in *Instance) stop(cancel context.CancelFunc, wg *sync.WaitGroup) error {
+	deadline := time.Now().Add(in.cfg.ShutdownTimeout)
+	cancel()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		err = fmt.Errorf("instance: components did not stop within %s", in.cfg.ShutdownTimeout)
+	}
+	if in.broker != nil {
+		in.broker.Close()
+	}
+	in.shutdownHTTP()
+	return err
+}
+
+func (in *Instance) shutdownHTTP() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := in.http.Shutdown(ctx); err != nil {
+		in.log.Warn("http shutdown", "error", err)
+	}
+}
