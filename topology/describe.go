@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Describe writes the graph in the spirit of Kafka Streams'
@@ -23,9 +24,7 @@ func (t *Topology) Describe(w io.Writer) error {
 		for _, l := range g.Lookups {
 			fmt.Fprintf(&b, "  lookup  --> %s\n", l)
 		}
-		if g.Loop != "" {
-			fmt.Fprintf(&b, "  loop    <-> %s\n", g.Loop)
-		}
+		fmt.Fprintf(&b, "  loop    <-> %s\n", g.Loop)
 		fmt.Fprintf(&b, "  table   <-> %s\n", g.Table)
 		for _, o := range g.Outputs {
 			fmt.Fprintf(&b, "  output  <-- %s\n", o)
@@ -50,7 +49,7 @@ func (t *Topology) Describe(w io.Writer) error {
 		if tp.Compacted {
 			s = append(s, "compacted")
 		} else if tp.Retention > 0 {
-			s = append(s, "retention "+tp.Retention.String())
+			s = append(s, "retention "+days(tp.Retention))
 		}
 		if tp.LogAppendTime {
 			s = append(s, "LogAppendTime")
@@ -79,4 +78,13 @@ func (t *Topology) Describe(w io.Writer) error {
 		return fmt.Errorf("topology: describe: %w", err)
 	}
 	return nil
+}
+
+// days renders a retention in days where it is whole days.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
 }

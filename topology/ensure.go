@@ -124,7 +124,7 @@ func (t *Topology) CheckCoPartitioning(ctx context.Context, adm *kadm.Client) er
 	sets := t.CoPartitionSets()
 	for _, g := range t.Groups {
 		if g.CoPartitionSet == "" {
-			sets[g.Name] = []string{g.Inputs[0], g.Table}
+			sets[g.Name] = []string{g.Inputs[0], g.Loop, g.Table}
 		}
 	}
 	var problems []string

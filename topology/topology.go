@@ -144,7 +144,9 @@ type Group struct {
 	Outputs []string // topics emitted to
 	// Table is the group table topic goka derives from the group id.
 	Table string
-	// Loop is the loopback topic, "" when the group has none.
+	// Loop is the loopback topic: a record found in a partition that does
+	// not own its key (a client with another partitioner) is forwarded
+	// once through it to the owning partition.
 	Loop           string
 	CoPartitionSet string
 	Doc            string
@@ -203,7 +205,7 @@ func New(cfg Config) *Topology {
 	}
 
 	cdc := func(name, source, out, doc string) Group {
-		return Group{Name: name, ID: id(name), Inputs: []string{source}, Outputs: []string{out, n.DLQ}, Table: table(name), Doc: doc}
+		return Group{Name: name, ID: id(name), Inputs: []string{source}, Outputs: []string{out, n.DLQ}, Table: table(name), Loop: loop(name), Doc: doc}
 	}
 	t.Groups = []Group{
 		cdc(GroupCDCProducts, n.Products, n.ProductsTable, "last row per source key; products re-keyed by sku"),
@@ -222,7 +224,7 @@ func New(cfg Config) *Topology {
 			Name: GroupInventory, ID: id(GroupInventory),
 			Inputs:  []string{n.InventoryChanges, n.Reservations, n.OrderLines, n.InventoryTicks},
 			Outputs: []string{n.ReservationRes, n.DLQ},
-			Table:   table(GroupInventory), CoPartitionSet: SetInventory,
+			Table:   table(GroupInventory), Loop: loop(GroupInventory), CoPartitionSet: SetInventory,
 			Doc: "stock, holds and dedup per sku",
 		},
 	}
@@ -234,12 +236,10 @@ func New(cfg Config) *Topology {
 			Name: g.Table, Key: "group key", Value: "group table (changelog)", WrittenBy: []string{g.Name}, ReadBy: []string{g.Name + " (recovery)"},
 			Compacted: true, CoPartitionSet: g.CoPartitionSet,
 		})
-		if g.Loop != "" {
-			t.Topics = append(t.Topics, Topic{
-				Name: g.Loop, Key: "group key", Value: "forwarded input", WrittenBy: []string{g.Name}, ReadBy: []string{g.Name},
-				Retention: DefaultRetention, CoPartitionSet: g.CoPartitionSet,
-			})
-		}
+		t.Topics = append(t.Topics, Topic{
+			Name: g.Loop, Key: "group key", Value: "forwarded input", WrittenBy: []string{g.Name}, ReadBy: []string{g.Name},
+			Retention: DefaultRetention, CoPartitionSet: g.CoPartitionSet,
+		})
 	}
 	// CDC groups are co-partitioned with their own source only: their
 	// table must have the source's partition count whatever it is. Ensure
@@ -290,10 +290,11 @@ func (t *Topology) CoPartitionSets() map[string][]string {
 	return sets
 }
 
-// sourceOf returns the input topic of a cdc group's table, "" for others.
-func (t *Topology) sourceOf(table string) string {
+// sourceOf returns the input topic of a cdc group's table or loop, "" for
+// other topics.
+func (t *Topology) sourceOf(topic string) string {
 	for _, g := range t.Groups {
-		if g.Table == table && g.CoPartitionSet == "" && len(g.Inputs) == 1 {
+		if (g.Table == topic || g.Loop == topic) && g.CoPartitionSet == "" && len(g.Inputs) == 1 {
 			return g.Inputs[0]
 		}
 	}

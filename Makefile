@@ -1,0 +1,54 @@
+# cartstream — see README.md. Every target works on a fresh clone.
+
+GO           ?= go
+BIN          := bin/cartstream
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+BENCHSTAT    := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+DATA_DIR     ?= ./data
+TEST_TIMEOUT ?= 15m
+E2E_TIMEOUT  ?= 40m
+
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state docs clean
+
+all: build
+
+build: ## build bin/cartstream
+	$(GO) build -o $(BIN) ./cmd/cartstream
+
+run: build ## embedded stack: broker, processors, HTTP on 127.0.0.1:8080, Kafka on 127.0.0.1:9092
+	$(BIN) run --data-dir $(DATA_DIR)
+
+test: ## unit tests and fast end-to-end tests over TCP to the embedded broker
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+test-e2e: build ## multi-process suites: the real binary, kcat, SIGTERM and restarts
+	CARTSTREAM_BIN=$(abspath $(BIN)) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./e2e/...
+
+lint: fmt vet staticcheck ## gofmt, go vet, staticcheck (pinned)
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+FUZZTIME ?= 30s
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+bench-state: ## Pebble vs LevelDB storage benchmarks, compared with benchstat
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./state/ | tee .cache-bench-state.txt
+	$(GO) run $(BENCHSTAT) -col /store .cache-bench-state.txt
+
+docs: build ## regenerate docs/configuration.md from the CLI
+	$(BIN) config-docs > docs/configuration.md
+
+clean:
+	rm -rf bin .cache-bench-*.txt

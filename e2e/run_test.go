@@ -1,0 +1,88 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"cartstream/topology"
+)
+
+// TestRunEmbeddedLifecycle is the foundation's acceptance check as an
+// operator would do it: run on an empty data dir, ready within 20 s, kcat -L
+// lists the design's topics, SIGTERM exits 0 within 10 s, and a second start
+// on the same data dir is ready again with the same topics.
+func TestRunEmbeddedLifecycle(t *testing.T) {
+	bin := binary(t)
+	dataDir := t.TempDir()
+	kafkaAddr, httpAddr := freeAddr(t), freeAddr(t)
+	args := []string{"run", "--data-dir", dataDir, "--kafka-listen", kafkaAddr, "--http-listen", httpAddr, "--tick-interval", "200ms"}
+
+	want := map[string]int{}
+	for _, tp := range topology.New(topology.Config{}).Topics {
+		want[tp.Name] = topology.DefaultPartitions
+	}
+
+	for round := 1; round <= 2; round++ {
+		p := start(t, bin, args...)
+		took := waitReady(t, p, httpAddr, 20*time.Second)
+		t.Logf("round %d: ready after %s", round, took.Round(time.Millisecond))
+
+		got := listTopics(t, kafkaAddr)
+		for name, parts := range want {
+			if got[name] != parts {
+				t.Errorf("round %d: topic %s has %d partitions in kcat -L, want %d", round, name, got[name], parts)
+			}
+		}
+		// Ticks reach every partition of both ticks topics.
+		if round == 1 {
+			for _, topic := range []string{"cartstream.carts-ticks", "cartstream.inventory-ticks"} {
+				out := kcat(t, "", "-C", "-b", kafkaAddr, "-t", topic, "-o", "beginning", "-c", "40", "-f", "%p\n", "-e")
+				seen := map[string]bool{}
+				for _, l := range strings.Fields(out) {
+					seen[l] = true
+				}
+				if len(seen) != topology.DefaultPartitions {
+					t.Errorf("ticks in %s reached partitions %v, want all %d", topic, keys(seen), topology.DefaultPartitions)
+				}
+			}
+		}
+
+		err, took := p.stop(t, 15*time.Second)
+		if err != nil {
+			t.Fatalf("round %d: exit after SIGTERM: %v", round, err)
+		}
+		if took > 10*time.Second {
+			t.Errorf("round %d: SIGTERM took %s, want <= 10s", round, took)
+		}
+	}
+}
+
+var topicLine = regexp.MustCompile(`topic "([^"]+)" with (\d+) partitions`)
+
+func listTopics(t *testing.T, addr string) map[string]int {
+	t.Helper()
+	out := kcat(t, "", "-L", "-b", addr)
+	got := map[string]int{}
+	for _, m := range topicLine.FindAllStringSubmatch(out, -1) {
+		n := 0
+		for _, c := range m[2] {
+			n = n*10 + int(c-'0')
+		}
+		got[m[1]] = n
+	}
+	return got
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
