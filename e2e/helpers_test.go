@@ -8,7 +8,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -147,11 +146,4 @@ func kcat(t *testing.T, stdin string, args ...string) string {
 		t.Fatalf("kcat %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 	}
 	return out.String()
-}
-
-func must(t *testing.T, err error, what string, args ...any) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
-	}
 }

@@ -3,6 +3,9 @@
 package e2e
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -41,13 +44,28 @@ func TestRunEmbeddedLifecycle(t *testing.T) {
 		// Ticks reach every partition of both ticks topics.
 		if round == 1 {
 			for _, topic := range []string{"cartstream.carts-ticks", "cartstream.inventory-ticks"} {
-				out := kcat(t, "", "-C", "-b", kafkaAddr, "-t", topic, "-o", "beginning", "-c", "40", "-f", "%p\n", "-e")
 				seen := map[string]bool{}
-				for _, l := range strings.Fields(out) {
-					seen[l] = true
+				for deadline := time.Now().Add(10 * time.Second); len(seen) < topology.DefaultPartitions && time.Now().Before(deadline); {
+					out := kcat(t, "", "-C", "-b", kafkaAddr, "-t", topic, "-o", "beginning", "-f", "%p\n", "-e")
+					for _, l := range strings.Fields(out) {
+						seen[l] = true
+					}
 				}
 				if len(seen) != topology.DefaultPartitions {
 					t.Errorf("ticks in %s reached partitions %v, want all %d", topic, keys(seen), topology.DefaultPartitions)
+				}
+			}
+		}
+
+		if round == 1 {
+			metrics := httpGet(t, "http://"+httpAddr+"/metrics")
+			for _, want := range []string{
+				`cartstream_ticks_emitted_total{topic="cartstream.carts-ticks"}`,
+				`cartstream_component_restarts_total{component="ticks"} 0`,
+				fmt.Sprintf("cartstream_topics_created_total %d", len(want)),
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
 				}
 			}
 		}
@@ -85,4 +103,18 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

@@ -12,7 +12,8 @@ import (
 func newBrokerCmd() *cobra.Command {
 	var (
 		dataDir, listen, logLevel, logFormat string
-		syncWrites                           bool
+		syncWrites, autoCreate               bool
+		partitions                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -25,6 +26,7 @@ SIGINT flushes its state and exits 0.`,
 			log := newLogger(os.Stderr, logLevel, logFormat)
 			b, err := broker.Start(cmd.Context(), broker.Config{
 				DataDir: dataDir, Listen: listen, SyncWrites: syncWrites, Logger: log,
+				AutoCreateTopics: autoCreate, DefaultPartitions: partitions,
 			})
 			if err != nil {
 				return err
@@ -40,6 +42,8 @@ SIGINT flushes its state and exits 0.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./data/broker", "directory the broker persists to")
 	cmd.Flags().StringVar(&listen, "listen", broker.DefaultListen, "address to listen on; also the address advertised to clients")
 	cmd.Flags().BoolVar(&syncWrites, "sync-writes", false, "fsync every produced batch (slower; survives machine crashes)")
+	cmd.Flags().BoolVar(&autoCreate, "auto-create-topics", false, "create unknown topics on first use, like Kafka's auto.create.topics.enable")
+	cmd.Flags().IntVar(&partitions, "default-partitions", 8, "partition count of auto-created topics")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	bindConfig(cmd)

@@ -37,6 +37,9 @@ func bindConfig(cmd *cobra.Command) {
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 		path, _ := cmd.Flags().GetString("config")
+		if !cmd.Flags().Changed("config") {
+			path = os.Getenv(config.EnvName("config"))
+		}
 		if err := config.Apply(cmd.Flags(), os.Getenv, path); err != nil {
 			return err
 		}

@@ -41,6 +41,14 @@ type Config struct {
 	// roll and clean shutdown, so a machine crash (not a process crash)
 	// can lose the newest batches.
 	SyncWrites bool
+	// AutoCreateTopics lets a produce or metadata request for an unknown
+	// topic create it with DefaultPartitions partitions, as Kafka's
+	// auto.create.topics.enable does. Default false: cartstream creates
+	// its topics with their declared settings, and a typo should fail.
+	AutoCreateTopics bool
+	// DefaultPartitions is the partition count of auto-created topics.
+	// Default 8.
+	DefaultPartitions int
 	// Logger receives the broker's warnings and errors. Default: discard.
 	Logger *slog.Logger
 }
@@ -95,6 +103,13 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	if cfg.SyncWrites {
 		opts = append(opts, kfake.SyncWrites())
+	}
+	if cfg.AutoCreateTopics {
+		parts := cfg.DefaultPartitions
+		if parts <= 0 {
+			parts = 8
+		}
+		opts = append(opts, kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(parts))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -220,6 +220,13 @@ func (in *Instance) ticksFactory() supervise.Factory {
 			OnError: func(err error) {
 				in.log.Debug("tick failed", "error", err)
 			},
+			OnResult: func(topic string, err error) {
+				if err != nil {
+					in.metrics.TickErrors.WithLabelValues(topic).Inc()
+					return
+				}
+				in.metrics.TicksEmitted.WithLabelValues(topic).Inc()
+			},
 		})
 		if err != nil {
 			cl.Close()

@@ -71,6 +71,9 @@ type Config struct {
 	// produces) that Run survives by retrying at the next interval; use it
 	// for logs and metrics. Default: ignore them.
 	OnError func(error)
+	// OnResult is told the outcome of every tick produced (err nil on
+	// success), for per-topic metrics. Default: nothing.
+	OnResult func(topic string, err error)
 }
 
 // Emitter writes ticks into every partition of its ticks topics. Its
@@ -127,6 +130,9 @@ func New(cfg Config) (*Emitter, error) {
 	}
 	if cfg.OnError == nil {
 		cfg.OnError = func(error) {}
+	}
+	if cfg.OnResult == nil {
+		cfg.OnResult = func(string, error) {}
 	}
 	return &Emitter{cfg: cfg}, nil
 }
@@ -273,6 +279,7 @@ func (e *Emitter) round(ctx context.Context, counts map[string]int32) error {
 		addressed := want[res.Record]
 		switch {
 		case res.Err == nil:
+			e.cfg.OnResult(res.Record.Topic, nil)
 			if res.Record.Partition != addressed {
 				return fmt.Errorf("%w: tick for %s/%d landed in partition %d",
 					ErrPartitionerNotManual, res.Record.Topic, addressed, res.Record.Partition)
@@ -283,6 +290,7 @@ func (e *Emitter) round(ctx context.Context, counts map[string]int32) error {
 			// Shutting down: the failure is the cancellation itself.
 		default:
 			refreshClient = true
+			e.cfg.OnResult(res.Record.Topic, res.Err)
 			e.cfg.OnError(fmt.Errorf("ticks: producing tick to %s/%d: %w", res.Record.Topic, addressed, res.Err))
 		}
 	}
