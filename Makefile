@@ -35,6 +35,7 @@ vet:
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags e2e ./e2e/...
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz target for FUZZTIME each

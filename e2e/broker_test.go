@@ -44,7 +44,7 @@ func TestBrokerIsDurableAcrossRestarts(t *testing.T) {
 				t.Fatalf("round %d: record k%d missing", round, i)
 			}
 		}
-		err, took := p.stop(t, 15*time.Second)
+		took, err := p.stop(t, 15*time.Second)
 		if err != nil {
 			t.Fatalf("round %d: exit after SIGTERM: %v", round, err)
 		}

@@ -88,8 +88,9 @@ func start(t *testing.T, bin string, args ...string) *proc {
 	return p
 }
 
-// stop sends SIGTERM and returns the exit error and how long it took.
-func (p *proc) stop(t *testing.T, within time.Duration) (error, time.Duration) {
+// stop sends SIGTERM and returns how long the process took to exit and its
+// exit error.
+func (p *proc) stop(t *testing.T, within time.Duration) (time.Duration, error) {
 	t.Helper()
 	begin := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -97,11 +98,11 @@ func (p *proc) stop(t *testing.T, within time.Duration) (error, time.Duration) {
 	}
 	select {
 	case err := <-p.done:
-		return err, time.Since(begin)
+		return time.Since(begin), err
 	case <-time.After(within):
 		_ = p.cmd.Process.Kill()
 		t.Fatalf("did not exit within %s of SIGTERM", within)
-		return nil, 0
+		return 0, nil
 	}
 }
 
