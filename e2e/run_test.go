@@ -3,7 +3,11 @@
 package e2e
 
 import (
+	"context"
+
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"io"
 	"net/http"
 	"regexp"
@@ -52,6 +56,11 @@ func TestRunEmbeddedLifecycle(t *testing.T) {
 				}
 			}
 		}
+		// The demo catalog is seeded once, on the empty data dir.
+		if got := endOffsetSum(t, kafkaAddr, "shop.public.products"); got != 300 {
+			t.Errorf("round %d: shop.public.products holds %d records, want the 300 seeded once", round, got)
+		}
+
 		if round == 1 {
 			metrics := httpGet(t, "http://"+httpAddr+"/metrics")
 			for _, want := range []string{
@@ -103,4 +112,22 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
 	return string(b)
+}
+
+func endOffsetSum(t *testing.T, addr, topic string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	return n
 }

@@ -32,11 +32,11 @@ func writeConfigDocs(w io.Writer, root *cobra.Command) error {
 	b.WriteString("Every setting is a flag. A flag not given on the command line is taken from the\n")
 	b.WriteString("environment variable `CARTSTREAM_<FLAG>` (upper case, `-` as `_`), else from the\n")
 	b.WriteString("YAML file named by `--config` (flag names as keys), else its default.\n")
-	for _, c := range root.Commands() {
+	for _, c := range leafCommands(root) {
 		if c.Hidden || !c.HasAvailableFlags() {
 			continue
 		}
-		fmt.Fprintf(&b, "\n## cartstream %s\n\n%s\n\n", c.Name(), c.Short)
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", c.CommandPath(), c.Short)
 		b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if f.Name == "help" {
@@ -51,4 +51,19 @@ func writeConfigDocs(w io.Writer, root *cobra.Command) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// leafCommands lists runnable commands depth-first, in cobra's order.
+func leafCommands(c *cobra.Command) []*cobra.Command {
+	var out []*cobra.Command
+	for _, sub := range c.Commands() {
+		if sub.Name() == "completion" || sub.Name() == "help" {
+			continue // cobra's own
+		}
+		if sub.Runnable() {
+			out = append(out, sub)
+		}
+		out = append(out, leafCommands(sub)...)
+	}
+	return out
 }

@@ -25,6 +25,7 @@ import (
 	"cartstream/internal/config"
 	"cartstream/internal/httpapi"
 	"cartstream/internal/metrics"
+	"cartstream/internal/shopsim"
 	"cartstream/internal/supervise"
 	"cartstream/internal/ticks"
 	"cartstream/topology"
@@ -129,7 +130,8 @@ func (in *Instance) Run(ctx context.Context) error {
 // start creates topics and launches supervised components under runCtx.
 // ctx is the instance's lifetime; it interrupts startup retries.
 func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error {
-	admin, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...), kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-admin"))
+	admin, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...), kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-admin"),
+		kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {
 		return fmt.Errorf("instance: kafka client: %w", err)
 	}
@@ -161,7 +163,38 @@ func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error
 		}
 	}
 
+	if in.broker != nil && in.cfg.Seed {
+		if err := in.seedIfEmpty(ctx, adm, admin); err != nil {
+			return err
+		}
+	}
+
 	in.addSupervisor(runCtx, wg, "ticks", in.ticksFactory())
+	return nil
+}
+
+// seedIfEmpty writes the demo catalog through the shop simulator when the
+// embedded broker's products topic has never had a record, i.e. on an empty
+// data dir. A restart finds the records and seeds nothing.
+func (in *Instance) seedIfEmpty(ctx context.Context, adm *kadm.Client, cl *kgo.Client) error {
+	ends, err := adm.ListEndOffsets(ctx, in.topo.Names.Products)
+	if err != nil {
+		return fmt.Errorf("instance: seed: end offsets: %w", err)
+	}
+	var records int64
+	ends.Each(func(o kadm.ListedOffset) { records += o.Offset })
+	if records > 0 {
+		return nil
+	}
+	in.startup.Store("seeding demo data")
+	// The simulated database's clock starts now; from here on, time comes
+	// from the records it wrote.
+	sim := shopsim.New(1, shopsim.Options{Start: time.Now().UTC().Truncate(time.Second)})
+	recs := sim.SnapshotCatalog(shopsim.DemoProducts, shopsim.DemoPromotions)
+	if err := shopsim.Produce(ctx, cl, recs); err != nil {
+		return fmt.Errorf("instance: seed demo data: %w", err)
+	}
+	in.log.Info("seeded demo data", "products", len(sim.Products()), "promotions", len(sim.Promotions()), "records", len(recs))
 	return nil
 }
 
