@@ -21,13 +21,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/lovoo/goka"
+
 	"cartstream/internal/broker"
 	"cartstream/internal/config"
+	"cartstream/internal/debezium"
+	"cartstream/internal/dlq"
 	"cartstream/internal/httpapi"
 	"cartstream/internal/metrics"
+	"cartstream/internal/registry"
 	"cartstream/internal/shopsim"
+	"cartstream/internal/streams"
 	"cartstream/internal/supervise"
 	"cartstream/internal/ticks"
+	"cartstream/processors/cdc"
 	"cartstream/topology"
 )
 
@@ -49,6 +56,7 @@ type Instance struct {
 	broker  *broker.Broker
 	http    *httpapi.Server
 	brokers []string
+	client  *kgo.Client // admin, seeding, dead letters; closed last
 }
 
 // New prepares an instance; Run starts it.
@@ -130,12 +138,14 @@ func (in *Instance) Run(ctx context.Context) error {
 // start creates topics and launches supervised components under runCtx.
 // ctx is the instance's lifetime; it interrupts startup retries.
 func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error {
-	admin, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...), kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-admin"),
-		kgo.RequiredAcks(kgo.AllISRAcks()))
+	// One franz-go client for admin, seeding and dead letters; it lives
+	// until stop, after the components that use it.
+	admin, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...), kgo.ClientID("cartstream-"+in.cfg.InstanceID),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
 	if err != nil {
 		return fmt.Errorf("instance: kafka client: %w", err)
 	}
-	defer admin.Close()
+	in.client = admin
 	adm := kadm.NewClient(admin)
 
 	in.startup.Store("creating topics")
@@ -170,6 +180,46 @@ func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error
 	}
 
 	in.addSupervisor(runCtx, wg, "ticks", in.ticksFactory())
+	return in.startProcessors(ctx, runCtx, wg, adm)
+}
+
+// startProcessors starts every group that exists so far, each under its own
+// supervisor.
+func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client) error {
+	var reg debezium.SchemaRegistry
+	if in.cfg.Registry != "" {
+		c, err := registry.New(in.cfg.Registry, registry.Options{})
+		if err != nil {
+			return fmt.Errorf("instance: %w", err)
+		}
+		reg = c
+	}
+	decoder := &debezium.Decoder{Registry: reg}
+	dead := dlq.NewWriter(in.client, in.topo.Names.DLQ, nil)
+	factory := streams.NewFactory(streams.Config{
+		Brokers:       in.brokers,
+		InstanceID:    in.cfg.InstanceID,
+		DataDir:       in.cfg.DataDir,
+		FlushInterval: in.cfg.FlushInterval,
+		Logger:        in.log,
+		Admin:         adm,
+	})
+	for _, k := range cdc.Kinds {
+		g, _ := in.topo.Group(cdc.GroupName(k))
+		details, err := adm.ListTopics(ctx, g.Inputs[0])
+		if err != nil {
+			return fmt.Errorf("instance: partitions of %s: %w", g.Inputs[0], err)
+		}
+		parts := int32(len(details[g.Inputs[0]].Partitions))
+		graph, err := cdc.Graph(cdc.Config{
+			Topology: in.topo, SourcePartitions: parts,
+			Decoder: decoder, DLQ: dead, Metrics: in.metrics, Logger: in.log,
+		}, k)
+		if err != nil {
+			return fmt.Errorf("instance: %w", err)
+		}
+		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, nil))
+	}
 	return nil
 }
 
@@ -295,6 +345,9 @@ func (in *Instance) stop(cancel context.CancelFunc, wg *sync.WaitGroup) error {
 	case <-done:
 	case <-time.After(time.Until(deadline)):
 		err = fmt.Errorf("instance: components did not stop within %s", in.cfg.ShutdownTimeout)
+	}
+	if in.client != nil {
+		in.client.Close()
 	}
 	if in.broker != nil {
 		in.broker.Close()

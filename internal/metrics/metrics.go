@@ -37,6 +37,18 @@ type Metrics struct {
 	StreamTime *prometheus.GaugeVec
 	// TopicsCreated counts topics created at startup.
 	TopicsCreated prometheus.Counter
+	// RecordsProcessed counts input records a group handled, by group and
+	// partition (dead-lettered and skipped records included).
+	RecordsProcessed *prometheus.CounterVec
+	// DeadLetters counts records sent to the dead-letter topic, by group
+	// and class.
+	DeadLetters *prometheus.CounterVec
+	// Forwarded counts records found in a partition that does not own their
+	// key and forwarded through the group's loop topic, by group.
+	Forwarded *prometheus.CounterVec
+	// TransientRetries counts retries of transient failures (schema
+	// registry unreachable), by group.
+	TransientRetries *prometheus.CounterVec
 }
 
 // New builds a registry with the Go runtime and process collectors and every
@@ -78,8 +90,25 @@ func New() *Metrics {
 			Help: "Topics created by this instance at startup.",
 		}),
 	}
+	m.RecordsProcessed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "records_processed_total",
+		Help: "Input records handled by a group, by partition (dead-lettered and skipped records included).",
+	}, []string{"group", "partition"})
+	m.DeadLetters = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "dead_letters_total",
+		Help: "Records sent to the dead-letter topic, by group and error class.",
+	}, []string{"group", "class"})
+	m.Forwarded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "forwarded_mispartitioned_total",
+		Help: "Records found in a partition that does not own their key, forwarded once to the owner.",
+	}, []string{"group"})
+	m.TransientRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "transient_retries_total",
+		Help: "Retries of transient failures (schema registry unreachable), by group.",
+	}, []string{"group"})
 	reg.MustRegister(m.ComponentRestarts, m.ComponentReady, m.TicksEmitted, m.TickErrors,
-		m.EventTimeFallbacks, m.StreamTime, m.TopicsCreated)
+		m.EventTimeFallbacks, m.StreamTime, m.TopicsCreated,
+		m.RecordsProcessed, m.DeadLetters, m.Forwarded, m.TransientRetries)
 	return m
 }
 

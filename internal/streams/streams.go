@@ -93,9 +93,10 @@ func (f *Factory) topicManagerBuilder() goka.TopicManagerBuilder {
 		tmc.Table.Replication = f.cfg.Replication
 		tmc.Stream.Replication = f.cfg.Replication
 		// topology.Ensure creates every topic with its declared settings;
-		// goka must never create one with its own guesses.
+		// goka must never create one with its own guesses, and its expectations
+		// (one hour of retention) are not ours, so mismatches are ignored.
 		tmc.NoCreate = true
-		tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
+		tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorIgnore
 		return goka.NewTopicManager(brokers, SaramaConfig(f.clientID("admin", "topics"), f.cfg.FlushInterval), tmc)
 	}
 }

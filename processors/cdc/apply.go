@@ -1,0 +1,313 @@
+package cdc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/lovoo/goka"
+
+	"cartstream/internal/debezium"
+	"cartstream/internal/dlq"
+	"cartstream/internal/normalize"
+	"cartstream/schemas"
+)
+
+// Emit is one output record: Value nil is a tombstone.
+type Emit struct {
+	Key   string
+	Value any
+}
+
+// Result is what one source record does to the group's table and outputs.
+type Result struct {
+	// State is the new last row of the source key (JSON), nil to keep it.
+	State []byte
+	// DeleteState removes the source key's row.
+	DeleteState bool
+	Emits       []Emit
+}
+
+// Apply decides what a decoded record does, given the source key's previous
+// row (nil when none) and the change's event time. It is pure. Errors are
+// classified for the dead-letter topic (validation, unsupported).
+func Apply(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+	switch rec.Op {
+	case debezium.OpSkip:
+		return Result{}, nil
+	case debezium.OpTruncate:
+		return Result{}, dlq.Unsupported(fmt.Errorf("cdc: truncate of the %s table: cartstream cannot tell which rows it removed; re-snapshot the table (docs/operations.md)", k))
+	}
+	if k == Outbox {
+		return applyOutbox(rec, prev, at)
+	}
+	switch rec.Op {
+	case debezium.OpDelete:
+		return applyDelete(k, rec, prev, at)
+	case debezium.OpUpsert:
+		return applyUpsert(k, rec, prev, at)
+	default:
+		return Result{}, dlq.Validation(fmt.Errorf("cdc: unknown operation %q", rec.Op))
+	}
+}
+
+// pkColumn is each table's primary key and business key.
+func pkColumn(k Kind) string {
+	if k == Promotions {
+		return "id"
+	}
+	return "sku"
+}
+
+func applyUpsert(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+	fields, err := merge(rec, prev)
+	if err != nil {
+		return Result{}, err
+	}
+	state, err := json.Marshal(fields)
+	if err != nil {
+		return Result{}, dlq.Processing(fmt.Errorf("cdc: encode row: %w", err))
+	}
+	switch k {
+	case Products:
+		p, err := normalize.Product(fields)
+		if err != nil {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: products row: %w", err))
+		}
+		p.EventTime = at
+		return Result{State: state, Emits: []Emit{{Key: p.SKU, Value: &p}}}, nil
+	case Promotions:
+		p, err := normalize.Promotion(fields)
+		if err != nil {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: promotions row: %w", err))
+		}
+		p.EventTime = at
+		return Result{State: state, Emits: []Emit{{Key: p.ID, Value: &p}}}, nil
+	case Inventory:
+		s, err := stockRow(fields)
+		if err != nil {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: inventory row: %w", err))
+		}
+		s.EventTime = at
+		return Result{State: state, Emits: []Emit{{Key: s.SKU, Value: &s}}}, nil
+	}
+	return Result{}, fmt.Errorf("cdc: unknown kind %q", k)
+}
+
+func applyDelete(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+	if rec.Tombstone && prev == nil {
+		// The delete before this tombstone was applied already.
+		return Result{DeleteState: true}, nil
+	}
+	key := businessKey(k, rec, prev)
+	if key == "" {
+		return Result{}, dlq.Validation(fmt.Errorf("cdc: delete without a %s in its key, row or previous row", pkColumn(k)))
+	}
+	res := Result{DeleteState: true}
+	switch k {
+	case Inventory:
+		// Stock changes are a stream, not a table: say the row is gone.
+		res.Emits = []Emit{{Key: key, Value: &schemas.StockRow{SKU: key, Deleted: true, EventTime: at}}}
+	default:
+		res.Emits = []Emit{{Key: key, Value: nil}}
+	}
+	return res, nil
+}
+
+// businessKey finds the primary key of a deleted row: in its before-image,
+// else its record key, else the previous row.
+func businessKey(k Kind, rec debezium.Record, prev []byte) string {
+	col := pkColumn(k)
+	for _, m := range []map[string]any{rec.Row, rec.Key} {
+		if s, ok := m[col].(string); ok && s != "" {
+			return s
+		}
+	}
+	if prev != nil {
+		var m map[string]any
+		if json.Unmarshal(prev, &m) == nil {
+			if s, ok := m[col].(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// merge renders the row as a JSON-able field map, filling unavailable
+// (TOASTed, unchanged) columns from the previous row.
+func merge(rec debezium.Record, prev []byte) (map[string]any, error) {
+	fields := make(map[string]any, len(rec.Row))
+	for col, v := range rec.Row {
+		fields[col] = plain(v)
+	}
+	if len(rec.Unavailable) == 0 {
+		return fields, nil
+	}
+	var old map[string]any
+	if prev != nil {
+		d := json.NewDecoder(bytes.NewReader(prev))
+		d.UseNumber()
+		if err := d.Decode(&old); err != nil {
+			return nil, dlq.Processing(fmt.Errorf("cdc: previous row is not JSON: %w", err))
+		}
+	}
+	var missing []string
+	for _, col := range rec.Unavailable {
+		v, ok := old[col]
+		if !ok {
+			missing = append(missing, col)
+			continue
+		}
+		fields[col] = v
+	}
+	if len(missing) > 0 {
+		return nil, dlq.Validation(fmt.Errorf("cdc: column(s) %s unavailable (unchanged TOAST value) and no previous row is known: re-snapshot the table or set REPLICA IDENTITY FULL", strings.Join(missing, ", ")))
+	}
+	return fields, nil
+}
+
+// plain turns a decoded row value into a JSON-friendly one that normalize
+// accepts and that survives a JSON round trip exactly.
+func plain(v any) any {
+	switch x := v.(type) {
+	case debezium.Decimal:
+		return x.String()
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	case debezium.Date:
+		return x.String()
+	case []byte:
+		return base64.StdEncoding.EncodeToString(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plain(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+func stockRow(f map[string]any) (schemas.StockRow, error) {
+	var s schemas.StockRow
+	sku, _ := f["sku"].(string)
+	if sku == "" {
+		return s, fmt.Errorf("%w: sku: required", normalize.ErrInvalid)
+	}
+	s.SKU = sku
+	onHand, err := wholeNumber(f, "on_hand", math.MinInt32, math.MaxInt32)
+	if err != nil {
+		return s, err
+	}
+	s.OnHand = int32(onHand)
+	if s.Version, err = wholeNumber(f, "version", 0, math.MaxInt64); err != nil {
+		return s, err
+	}
+	if v, ok := f["updated_at"].(string); ok {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return s, fmt.Errorf("%w: updated_at: %q", normalize.ErrInvalid, v)
+		}
+		s.UpdatedAt = &t
+	}
+	return s, nil
+}
+
+func wholeNumber(f map[string]any, name string, lo, hi int64) (int64, error) {
+	var n int64
+	switch x := f[name].(type) {
+	case int64:
+		n = x
+	case json.Number:
+		i, err := x.Int64()
+		if err != nil {
+			return 0, fmt.Errorf("%w: %s: want a whole number, got %s", normalize.ErrInvalid, name, x)
+		}
+		n = i
+	case nil:
+		return 0, fmt.Errorf("%w: %s: required", normalize.ErrInvalid, name)
+	default:
+		return 0, fmt.Errorf("%w: %s: want a whole number, got %T", normalize.ErrInvalid, name, x)
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("%w: %s: %d out of range", normalize.ErrInvalid, name, n)
+	}
+	return n, nil
+}
+
+// orderPlaced is the value cdc-outbox keeps per order id: the fan-out is
+// done once, so a redelivered outbox record changes nothing.
+var orderPlaced = []byte(`{"state":"fanned_out"}`)
+
+func applyOutbox(rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+	if rec.Op == debezium.OpDelete {
+		return Result{}, nil // the outbox row's deletion carries no event
+	}
+	if prev != nil {
+		return Result{}, nil // duplicate delivery of an order already fanned out
+	}
+	p := rec.Row
+	orderID, _ := p["order_id"].(string)
+	if orderID == "" {
+		return Result{}, dlq.Validation(errors.New("cdc: outbox payload: order_id: required"))
+	}
+	if rec.KeyString != "" && rec.KeyString != orderID {
+		return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox payload order_id %q differs from the record key (aggregateid) %q", orderID, rec.KeyString))
+	}
+	checkoutID, _ := p["checkout_id"].(string)
+	cartID, _ := p["cart_id"].(string)
+	lines, ok := p["lines"].([]any)
+	if !ok || len(lines) == 0 {
+		return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines: want a non-empty list", orderID))
+	}
+	res := Result{State: orderPlaced}
+	for i, item := range lines {
+		l, ok := item.(map[string]any)
+		if !ok {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines[%d]: want an object", orderID, i))
+		}
+		sku, _ := l["sku"].(string)
+		if sku == "" {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines[%d].sku: required", orderID, i))
+		}
+		qty, err := wholeNumber(l, "qty", 1, math.MaxInt32)
+		if err != nil {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines[%d]: %w", orderID, i, err))
+		}
+		ver, err := wholeNumber(l, "inventory_version", 0, math.MaxInt64)
+		if err != nil {
+			return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines[%d]: %w", orderID, i, err))
+		}
+		res.Emits = append(res.Emits, Emit{Key: sku, Value: &schemas.OrderLine{
+			OrderID: orderID, CheckoutID: checkoutID, CartID: cartID, SKU: sku,
+			Qty: int32(qty), InventoryVersion: ver, EventTime: at,
+		}})
+	}
+	return res, nil
+}
+
+func outputCodec(k Kind) goka.Codec {
+	switch k {
+	case Products:
+		return schemas.Codec[schemas.Product]{}
+	case Promotions:
+		return schemas.Codec[schemas.Promotion]{}
+	case Inventory:
+		return schemas.Codec[schemas.StockRow]{}
+	default:
+		return schemas.Codec[schemas.OrderLine]{}
+	}
+}
