@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"cartstream/internal/partition"
 	"cartstream/internal/shopsim"
 	"cartstream/schemas"
 )
@@ -67,6 +69,21 @@ func TestCDCWithKcat(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("dead letter %q lacks %q", out, want)
 		}
+	}
+
+	// A record written to a partition that does not own its key (a client
+	// with another partitioner) is forwarded once and still processed.
+	add3, err := sim.AddProduct(shopsim.Product{SKU: "SKU-E2E-3", Name: "Lid", Category: "kitchen", Brand: "Acme",
+		Price: mustAmount(t, "3.50"), Currency: "USD", Active: true}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := (partition.For(add3[0].Key, 8) + 3) % 8
+	kcat(t, string(add3[0].Key)+"\x1f"+string(add3[0].Value)+"\n",
+		"-P", "-b", kafkaAddr, "-t", add3[0].Topic, "-K", "\x1f", "-p", strconv.Itoa(int(wrong)))
+	waitRecord(t, kafkaAddr, "cartstream.products", "SKU-E2E-3", false)
+	if m := httpGet(t, "http://"+httpAddr+"/metrics"); !strings.Contains(m, `cartstream_forwarded_mispartitioned_total{group="cdc-products"} 1`) {
+		t.Errorf("forwarded record not counted")
 	}
 
 	// Delete + tombstone: the product's key gets a tombstone.

@@ -33,10 +33,16 @@ type Result struct {
 	Emits       []Emit
 }
 
+// Origin is where a source record came from and when its change happened.
+type Origin struct {
+	At     time.Time      // event time: when the change happened in the database
+	Source schemas.Source // topic, partition and offset of the source record
+}
+
 // Apply decides what a decoded record does, given the source key's previous
-// row (nil when none) and the change's event time. It is pure. Errors are
-// classified for the dead-letter topic (validation, unsupported).
-func Apply(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+// row (nil when none) and its origin. It is pure. Errors are classified for
+// the dead-letter topic (validation, unsupported).
+func Apply(k Kind, rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	switch rec.Op {
 	case debezium.OpSkip:
 		return Result{}, nil
@@ -44,13 +50,13 @@ func Apply(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, erro
 		return Result{}, dlq.Unsupported(fmt.Errorf("cdc: truncate of the %s table: cartstream cannot tell which rows it removed; re-snapshot the table (docs/operations.md)", k))
 	}
 	if k == Outbox {
-		return applyOutbox(rec, prev, at)
+		return applyOutbox(rec, prev, o)
 	}
 	switch rec.Op {
 	case debezium.OpDelete:
-		return applyDelete(k, rec, prev, at)
+		return applyDelete(k, rec, prev, o)
 	case debezium.OpUpsert:
-		return applyUpsert(k, rec, prev, at)
+		return applyUpsert(k, rec, prev, o)
 	default:
 		return Result{}, dlq.Validation(fmt.Errorf("cdc: unknown operation %q", rec.Op))
 	}
@@ -64,7 +70,7 @@ func pkColumn(k Kind) string {
 	return "sku"
 }
 
-func applyUpsert(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+func applyUpsert(k Kind, rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	fields, err := merge(rec, prev)
 	if err != nil {
 		return Result{}, err
@@ -79,27 +85,27 @@ func applyUpsert(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result
 		if err != nil {
 			return Result{}, dlq.Validation(fmt.Errorf("cdc: products row: %w", err))
 		}
-		p.EventTime = at
+		p.EventTime, p.Source = o.At, o.Source
 		return Result{State: state, Emits: []Emit{{Key: p.SKU, Value: &p}}}, nil
 	case Promotions:
 		p, err := normalize.Promotion(fields)
 		if err != nil {
 			return Result{}, dlq.Validation(fmt.Errorf("cdc: promotions row: %w", err))
 		}
-		p.EventTime = at
+		p.EventTime, p.Source = o.At, o.Source
 		return Result{State: state, Emits: []Emit{{Key: p.ID, Value: &p}}}, nil
 	case Inventory:
 		s, err := stockRow(fields)
 		if err != nil {
 			return Result{}, dlq.Validation(fmt.Errorf("cdc: inventory row: %w", err))
 		}
-		s.EventTime = at
+		s.EventTime, s.Source = o.At, o.Source
 		return Result{State: state, Emits: []Emit{{Key: s.SKU, Value: &s}}}, nil
 	}
 	return Result{}, fmt.Errorf("cdc: unknown kind %q", k)
 }
 
-func applyDelete(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+func applyDelete(k Kind, rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	if rec.Tombstone && prev == nil {
 		// The delete before this tombstone was applied already.
 		return Result{DeleteState: true}, nil
@@ -112,7 +118,7 @@ func applyDelete(k Kind, rec debezium.Record, prev []byte, at time.Time) (Result
 	switch k {
 	case Inventory:
 		// Stock changes are a stream, not a table: say the row is gone.
-		res.Emits = []Emit{{Key: key, Value: &schemas.StockRow{SKU: key, Deleted: true, EventTime: at}}}
+		res.Emits = []Emit{{Key: key, Value: &schemas.StockRow{SKU: key, Deleted: true, EventTime: o.At, Source: o.Source}}}
 	default:
 		res.Emits = []Emit{{Key: key, Value: nil}}
 	}
@@ -252,7 +258,7 @@ func wholeNumber(f map[string]any, name string, lo, hi int64) (int64, error) {
 // done once, so a redelivered outbox record changes nothing.
 var orderPlaced = []byte(`{"state":"fanned_out"}`)
 
-func applyOutbox(rec debezium.Record, prev []byte, at time.Time) (Result, error) {
+func applyOutbox(rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	if rec.Op == debezium.OpDelete {
 		return Result{}, nil // the outbox row's deletion carries no event
 	}
@@ -293,7 +299,7 @@ func applyOutbox(rec debezium.Record, prev []byte, at time.Time) (Result, error)
 		}
 		res.Emits = append(res.Emits, Emit{Key: sku, Value: &schemas.OrderLine{
 			OrderID: orderID, CheckoutID: checkoutID, CartID: cartID, SKU: sku,
-			Qty: int32(qty), InventoryVersion: ver, EventTime: at,
+			Qty: int32(qty), InventoryVersion: ver, EventTime: o.At, Source: o.Source,
 		}})
 	}
 	return res, nil

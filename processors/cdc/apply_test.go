@@ -13,7 +13,10 @@ import (
 	"cartstream/schemas"
 )
 
-var at = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+var (
+	at     = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	origin = Origin{At: at, Source: schemas.Source{Topic: "shop.public.products", Partition: 2, Offset: 41}}
+)
 
 func decodeAll(t *testing.T, k Kind, recs []shopsim.Record) []debezium.Record {
 	t.Helper()
@@ -67,7 +70,7 @@ func TestSimulatedCatalogNormalizes(t *testing.T) {
 			t.Fatalf("%s: %d records, want %d", tc.kind, len(recs), tc.want)
 		}
 		for _, rec := range recs {
-			res, err := Apply(tc.kind, rec, nil, at)
+			res, err := Apply(tc.kind, rec, nil, origin)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.kind, err)
 			}
@@ -77,7 +80,7 @@ func TestSimulatedCatalogNormalizes(t *testing.T) {
 			switch v := res.Emits[0].Value.(type) {
 			case *schemas.Product:
 				want, _ := sim.Product(v.SKU)
-				if int64(v.PriceMinor) != int64(want.Price) || v.Name != want.Name || !v.EventTime.Equal(at) {
+				if int64(v.PriceMinor) != int64(want.Price) || v.Name != want.Name || !v.EventTime.Equal(at) || v.Source != origin.Source {
 					t.Errorf("product %s = %+v, simulator has %+v", v.SKU, v, want)
 				}
 			case *schemas.Promotion:
@@ -101,7 +104,7 @@ func TestDeleteThenTombstone(t *testing.T) {
 	sim := shopsim.New(1, shopsim.Options{Start: at})
 	snap := sim.SnapshotCatalog(3, 0)
 	first := decodeAll(t, Products, only(snap, sim.Topics().Products)[:1])[0]
-	res, err := Apply(Products, first, nil, at)
+	res, err := Apply(Products, first, nil, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +118,7 @@ func TestDeleteThenTombstone(t *testing.T) {
 	if len(recs) != 2 || !recs[1].Tombstone {
 		t.Fatalf("want delete + tombstone, got %d records", len(recs))
 	}
-	res, err = Apply(Products, recs[0], state, at)
+	res, err = Apply(Products, recs[0], state, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +126,7 @@ func TestDeleteThenTombstone(t *testing.T) {
 		t.Fatalf("delete result %+v, want state removed and a tombstone for %s", res, sku)
 	}
 	// The tombstone after the delete finds no state and emits nothing more.
-	res, err = Apply(Products, recs[1], nil, at)
+	res, err = Apply(Products, recs[1], nil, origin)
 	if err != nil || len(res.Emits) != 0 || !res.DeleteState {
 		t.Fatalf("tombstone result %+v, %v", res, err)
 	}
@@ -148,11 +151,11 @@ func TestToastedColumnKeepsPreviousValue(t *testing.T) {
 	if len(u.Unavailable) != 1 || u.Unavailable[0] != "name" {
 		t.Fatalf("decoder did not mark name unavailable: %v", u.Unavailable)
 	}
-	res, err := Apply(Products, c, nil, at)
+	res, err := Apply(Products, c, nil, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = Apply(Products, u, res.State, at)
+	res, err = Apply(Products, u, res.State, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +169,7 @@ func TestToastedColumnKeepsPreviousValue(t *testing.T) {
 		t.Errorf("state keeps %v, want the filled name", state["name"])
 	}
 
-	_, err = Apply(Products, u, nil, at)
+	_, err = Apply(Products, u, nil, origin)
 	if class, _ := dlq.ClassOf(err); class != dlq.ClassValidation || !strings.Contains(err.Error(), "name") {
 		t.Errorf("without a previous row: %v (class %q), want a validation error naming the column", err, class)
 	}
@@ -191,7 +194,7 @@ func TestPoisonIsClassified(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = Apply(tc.kind, rec, nil, at)
+			_, err = Apply(tc.kind, rec, nil, origin)
 			if class, ok := dlq.ClassOf(err); !ok || class != tc.class {
 				t.Errorf("err = %v, class %q; want class %q", err, class, tc.class)
 			}
@@ -208,7 +211,7 @@ func TestOutboxFansOutOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := decodeAll(t, Outbox, []shopsim.Record{outbox})[0]
-	res, err := Apply(Outbox, rec, nil, at)
+	res, err := Apply(Outbox, rec, nil, origin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,14 +224,14 @@ func TestOutboxFansOutOnce(t *testing.T) {
 		t.Errorf("line %+v (stock version %d)", l, stock.Version)
 	}
 	// A redelivered outbox record finds the order's state and does nothing.
-	res, err = Apply(Outbox, rec, res.State, at)
+	res, err = Apply(Outbox, rec, res.State, origin)
 	if err != nil || len(res.Emits) != 0 {
 		t.Errorf("duplicate: %+v, %v", res, err)
 	}
 	// A payload without lines is a validation error.
 	rec.Row = debezium.Row{"order_id": "o-1"}
 	rec.KeyString = "o-1"
-	_, err = Apply(Outbox, rec, nil, at)
+	_, err = Apply(Outbox, rec, nil, origin)
 	if class, _ := dlq.ClassOf(err); class != dlq.ClassValidation || !strings.Contains(err.Error(), "lines") {
 		t.Errorf("no lines: %v, want a validation error about lines", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"cartstream/internal/dlq"
 	"cartstream/internal/metrics"
 	"cartstream/internal/partition"
+	"cartstream/schemas"
 	"cartstream/topology"
 )
 
@@ -103,26 +104,31 @@ func (h *handler) process(ctx goka.Context, msg any) {
 
 	// Principle 3: a record in a partition that does not own its key (a
 	// producer with another partitioner) is forwarded once to the owner.
-	if ctx.Topic() != goka.Stream(h.group.Loop) {
-		if owner := partition.For([]byte(key), h.cfg.SourcePartitions); owner != ctx.Partition() {
-			h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc()
-			ctx.Loopback(key, value)
-			return
+	// The forwarded copy carries its original coordinates in headers, so
+	// outputs and dead letters name the record the producer wrote.
+	src := schemas.Source{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
+	if ctx.Topic() == goka.Stream(h.group.Loop) {
+		if o, ok := originFromHeaders(ctx.Headers()); ok {
+			src = o
 		}
+	} else if owner := partition.For([]byte(key), h.cfg.SourcePartitions); owner != ctx.Partition() {
+		h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc()
+		ctx.Loopback(key, value, goka.WithCtxEmitHeaders(originHeaders(src)))
+		return
 	}
 
 	rec, err := h.decode(ctx, []byte(key), value)
 	if err != nil {
-		h.deadLetter(ctx, value, err)
+		h.deadLetter(ctx, src, value, err)
 		return
 	}
 	var prev []byte
 	if v := ctx.Value(); v != nil {
 		prev = v.([]byte)
 	}
-	res, err := Apply(h.kind, rec, prev, eventTime(rec, ctx.Timestamp()))
+	res, err := Apply(h.kind, rec, prev, Origin{At: eventTime(rec, ctx.Timestamp()), Source: src})
 	if err != nil {
-		h.deadLetter(ctx, value, err)
+		h.deadLetter(ctx, src, value, err)
 		return
 	}
 	switch {
@@ -171,7 +177,7 @@ func (h *handler) decode(ctx goka.Context, key, value []byte) (debezium.Record, 
 // deadLetter writes the record to the DLQ, or fails the partition when the
 // error is not classified as poison or the DLQ write fails (the record is
 // then redelivered, never lost).
-func (h *handler) deadLetter(ctx goka.Context, value []byte, err error) {
+func (h *handler) deadLetter(ctx goka.Context, src schemas.Source, value []byte, err error) {
 	class, ok := dlq.ClassOf(err)
 	if !ok {
 		ctx.Fail(fmt.Errorf("cdc: %s: %w", h.group.Name, err))
@@ -179,7 +185,7 @@ func (h *handler) deadLetter(ctx goka.Context, value []byte, err error) {
 	l := dlq.Letter{
 		Key: []byte(ctx.Key()), Value: value, Timestamp: ctx.Timestamp(),
 		Class: class, Message: err.Error(),
-		SourceTopic: string(ctx.Topic()), SourcePartition: ctx.Partition(), SourceOffset: ctx.Offset(),
+		SourceTopic: src.Topic, SourcePartition: src.Partition, SourceOffset: src.Offset,
 		Group: h.group.Name,
 	}
 	if err := h.cfg.DLQ.Write(ctx.Context(), l); err != nil {
@@ -200,4 +206,32 @@ func eventTime(rec debezium.Record, recordTS time.Time) time.Time {
 		return time.UnixMilli(rec.TsMs).UTC()
 	}
 	return recordTS.UTC()
+}
+
+// Headers on a forwarded record naming where it was first read.
+const (
+	headerOriginTopic     = "cartstream.origin.topic"
+	headerOriginPartition = "cartstream.origin.partition"
+	headerOriginOffset    = "cartstream.origin.offset"
+)
+
+func originHeaders(s schemas.Source) goka.Headers {
+	return goka.Headers{
+		headerOriginTopic:     []byte(s.Topic),
+		headerOriginPartition: []byte(strconv.FormatInt(int64(s.Partition), 10)),
+		headerOriginOffset:    []byte(strconv.FormatInt(s.Offset, 10)),
+	}
+}
+
+func originFromHeaders(h goka.Headers) (schemas.Source, bool) {
+	topic, ok := h[headerOriginTopic]
+	if !ok {
+		return schemas.Source{}, false
+	}
+	p, err1 := strconv.ParseInt(string(h[headerOriginPartition]), 10, 32)
+	o, err2 := strconv.ParseInt(string(h[headerOriginOffset]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return schemas.Source{}, false
+	}
+	return schemas.Source{Topic: string(topic), Partition: int32(p), Offset: o}, true
 }
