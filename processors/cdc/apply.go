@@ -71,7 +71,7 @@ func pkColumn(k Kind) string {
 }
 
 func applyUpsert(k Kind, rec debezium.Record, prev []byte, o Origin) (Result, error) {
-	fields, err := merge(rec, prev)
+	fields, err := merge(k, rec, prev)
 	if err != nil {
 		return Result{}, err
 	}
@@ -145,9 +145,25 @@ func businessKey(k Kind, rec debezium.Record, prev []byte) string {
 	return ""
 }
 
+// columns are the columns of DESIGN §4 each table's normalizer reads; an
+// unavailable column outside them is irrelevant.
+var columns = map[Kind]map[string]bool{
+	Products:   set("sku", "name", "category", "brand", "price", "currency", "active", "updated_at"),
+	Promotions: set("id", "name", "active", "priority", "stacking", "coupon_code", "valid_from", "valid_until", "segments", "currency", "condition", "target", "effect", "max_discount"),
+	Inventory:  set("sku", "on_hand", "version", "updated_at"),
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
 // merge renders the row as a JSON-able field map, filling unavailable
 // (TOASTed, unchanged) columns from the previous row.
-func merge(rec debezium.Record, prev []byte) (map[string]any, error) {
+func merge(k Kind, rec debezium.Record, prev []byte) (map[string]any, error) {
 	fields := make(map[string]any, len(rec.Row))
 	for col, v := range rec.Row {
 		fields[col] = plain(v)
@@ -166,6 +182,9 @@ func merge(rec debezium.Record, prev []byte) (map[string]any, error) {
 	var missing []string
 	for _, col := range rec.Unavailable {
 		v, ok := old[col]
+		if !ok && !columns[k][col] {
+			continue // not a column cartstream reads
+		}
 		if !ok {
 			missing = append(missing, col)
 			continue
