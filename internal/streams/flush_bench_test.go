@@ -2,11 +2,15 @@ package streams
 
 // Benchmarks behind DefaultFlushInterval: how the producer flush interval of
 // a goka processor trades end-to-end latency against throughput, measured over
-// TCP against the embedded broker. They run only with -bench, for example
+// TCP against the embedded broker. They run only with -bench. Run them in
+// rounds of one iteration each, so the intervals interleave in time (-count=N
+// would run each sub-benchmark N times back to back, and a machine that gets
+// busier or quieter would pass for a difference between intervals):
 //
-//	go test -run '^$' -bench Flush -benchtime=1x -count=5 -timeout 30m ./internal/streams/
+//	for i in $(seq 10); do go test -run '^$' -bench Flush -benchtime=1x -timeout 30m ./internal/streams/; done > flush.txt
 //
-// and docs/benchmarks.md records the results and the choice.
+// docs/benchmarks.md records the results, how to compare them with benchstat
+// and the choice.
 //
 // Every iteration starts a fresh broker, creates the topics, and runs one
 // processor built by the Factory (Pebble state, murmur2, cartstream's sarama
