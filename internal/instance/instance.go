@@ -29,11 +29,14 @@ import (
 	"cartstream/internal/dlq"
 	"cartstream/internal/httpapi"
 	"cartstream/internal/metrics"
+	"cartstream/internal/promo"
 	"cartstream/internal/registry"
 	"cartstream/internal/shopsim"
 	"cartstream/internal/streams"
+	"cartstream/internal/streamtime"
 	"cartstream/internal/supervise"
 	"cartstream/internal/ticks"
+	"cartstream/processors/carts"
 	"cartstream/processors/cdc"
 	"cartstream/topology"
 )
@@ -220,6 +223,67 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		}
 		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, nil))
 	}
+	return in.startCarts(ctx, runCtx, wg, adm, factory, dead)
+}
+
+// idleSweep is how often idle carts are looked for.
+const idleSweep = time.Minute
+
+// startCarts starts the promotion index and the carts group. The carts
+// processor starts only once the index holds the promotions table, so no
+// offer is evaluated against a half-loaded catalog.
+func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer) error {
+	idx := promo.NewIndex()
+	indexer := &carts.PromotionIndexer{Factory: factory, Table: in.topo.Names.PromotionsTable, Index: idx, Logger: in.log}
+	indexSup := in.addSupervisor(runCtx, wg, "promotions-index", indexer.Supervised())
+
+	details, err := adm.ListTopics(ctx, in.topo.Names.CartEvents)
+	if err != nil {
+		return fmt.Errorf("instance: partitions of %s: %w", in.topo.Names.CartEvents, err)
+	}
+	graph, err := carts.Graph(carts.Config{
+		Topology:   in.topo,
+		Partitions: int32(len(details[in.topo.Names.CartEvents].Partitions)),
+		Promotions: idx,
+		Rule:       streamtime.Rule{MaxSkew: in.cfg.MaxSkew},
+		DLQ:        dead,
+		Metrics:    in.metrics,
+		Logger:     in.log,
+	})
+	if err != nil {
+		return fmt.Errorf("instance: %w", err)
+	}
+	var current atomic.Pointer[goka.Processor]
+	build := factory.Supervised(graph, streams.ProcessorOptions{}, func(p *goka.Processor) { current.Store(p) })
+	in.addSupervisor(runCtx, wg, topology.GroupCarts, func(ctx context.Context) (supervise.Runner, error) {
+		for !indexSup.Ready() {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return build(ctx)
+	})
+	// Idle carts are deleted by a periodic visit of the whole table.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(idleSweep)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				if p := current.Load(); p != nil && p.Recovered() {
+					if err := p.VisitAll(runCtx, carts.VisitExpire, nil); err != nil && runCtx.Err() == nil {
+						in.log.Warn("idle cart sweep failed", "error", err)
+					}
+				}
+			}
+		}
+	}()
 	return nil
 }
 
@@ -248,7 +312,7 @@ func (in *Instance) seedIfEmpty(ctx context.Context, adm *kadm.Client, cl *kgo.C
 	return nil
 }
 
-func (in *Instance) addSupervisor(ctx context.Context, wg *sync.WaitGroup, name string, f supervise.Factory) {
+func (in *Instance) addSupervisor(ctx context.Context, wg *sync.WaitGroup, name string, f supervise.Factory) *supervise.Supervisor {
 	s := supervise.New(name, f, supervise.Options{
 		Logger: in.log,
 		OnRestart: func(name string, _ error) {
@@ -264,6 +328,7 @@ func (in *Instance) addSupervisor(ctx context.Context, wg *sync.WaitGroup, name 
 		defer wg.Done()
 		_ = s.Run(ctx)
 	}()
+	return s
 }
 
 func (in *Instance) components() []httpapi.Component {

@@ -23,8 +23,8 @@ import (
 
 	"cartstream/internal/debezium"
 	"cartstream/internal/dlq"
+	"cartstream/internal/forward"
 	"cartstream/internal/metrics"
-	"cartstream/internal/partition"
 	"cartstream/schemas"
 	"cartstream/topology"
 )
@@ -104,18 +104,15 @@ func (h *handler) process(ctx goka.Context, msg any) {
 
 	// Principle 3: a record in a partition that does not own its key (a
 	// producer with another partitioner) is forwarded once to the owner.
-	// The forwarded copy carries its original coordinates in headers, so
-	// outputs and dead letters name the record the producer wrote.
-	src := schemas.Source{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
-	if ctx.Topic() == goka.Stream(h.group.Loop) {
-		if o, ok := originFromHeaders(ctx.Headers()); ok {
-			src = o
-		}
-	} else if owner := partition.For([]byte(key), h.cfg.SourcePartitions); owner != ctx.Partition() {
+	// The forwarded copy carries its original coordinates, so outputs and
+	// dead letters name the record the producer wrote.
+	o := forward.Of(ctx, h.group.Loop)
+	if forward.Misplaced(ctx, h.group.Loop, h.cfg.SourcePartitions) {
 		h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc()
-		ctx.Loopback(key, value, goka.WithCtxEmitHeaders(originHeaders(src)))
+		forward.Loopback(ctx, value, o)
 		return
 	}
+	src := schemas.Source{Topic: o.Topic, Partition: o.Partition, Offset: o.Offset}
 
 	rec, err := h.decode(ctx, []byte(key), value)
 	if err != nil {
@@ -206,32 +203,4 @@ func eventTime(rec debezium.Record, recordTS time.Time) time.Time {
 		return time.UnixMilli(rec.TsMs).UTC()
 	}
 	return recordTS.UTC()
-}
-
-// Headers on a forwarded record naming where it was first read.
-const (
-	headerOriginTopic     = "cartstream.origin.topic"
-	headerOriginPartition = "cartstream.origin.partition"
-	headerOriginOffset    = "cartstream.origin.offset"
-)
-
-func originHeaders(s schemas.Source) goka.Headers {
-	return goka.Headers{
-		headerOriginTopic:     []byte(s.Topic),
-		headerOriginPartition: []byte(strconv.FormatInt(int64(s.Partition), 10)),
-		headerOriginOffset:    []byte(strconv.FormatInt(s.Offset, 10)),
-	}
-}
-
-func originFromHeaders(h goka.Headers) (schemas.Source, bool) {
-	topic, ok := h[headerOriginTopic]
-	if !ok {
-		return schemas.Source{}, false
-	}
-	p, err1 := strconv.ParseInt(string(h[headerOriginPartition]), 10, 32)
-	o, err2 := strconv.ParseInt(string(h[headerOriginOffset]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return schemas.Source{}, false
-	}
-	return schemas.Source{Topic: string(topic), Partition: int32(p), Offset: o}, true
 }
