@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +71,18 @@ func TestCartsOffersWithKcat(t *testing.T) {
 	waitRecord(t, kafkaAddr, "cartstream.promotions", "P-MUGS", false)
 	time.Sleep(500 * time.Millisecond) // the promotions view indexes it
 
+	eventSchema, err := schemas.CompileJSONSchema(schemas.JSONCartEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
 	event := func(partitioner, body string) {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eventSchema.Validate(doc); err != nil {
+			t.Fatalf("test event does not match the cart-event schema: %v", err)
+		}
 		args := []string{"-P", "-b", kafkaAddr, "-t", "cart-events", "-K", "\x1f"}
 		if partitioner != "" {
 			args = append(args, "-X", "partitioner="+partitioner)
@@ -127,6 +139,10 @@ func TestCartsOffersWithKcat(t *testing.T) {
 
 func waitOffers(t *testing.T, addr string, n int) []offer {
 	t.Helper()
+	offerSchema, err := schemas.CompileJSONSchema(schemas.JSONOffer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out := kcat(t, "", "-C", "-b", addr, "-t", "cartstream.offers", "-o", "beginning", "-e", "-q", "-f", "%s\n")
@@ -138,6 +154,14 @@ func waitOffers(t *testing.T, addr string, n int) []offer {
 			var o offer
 			if err := json.Unmarshal([]byte(line), &o); err != nil {
 				t.Fatalf("offer is not JSON: %v: %s", err, line)
+			}
+			// Real output against the published JSON Schema.
+			doc, err := jsonschema.UnmarshalJSON(strings.NewReader(line))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := offerSchema.Validate(doc); err != nil {
+				t.Errorf("offer does not match schemas/json/offer.schema.json: %v\n%s", err, line)
 			}
 			offers = append(offers, o)
 		}
