@@ -5,10 +5,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"cartstream/internal/shopsim"
 	"cartstream/schemas"
