@@ -8,7 +8,7 @@ DATA_DIR     ?= ./data
 TEST_TIMEOUT ?= 15m
 E2E_TIMEOUT  ?= 40m
 
-.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state docs clean
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo docs clean
 
 all: build
 
@@ -45,11 +45,19 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  done; done
 
 bench-state: ## Pebble vs LevelDB storage benchmarks, compared with benchstat
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./state/ | tee .cache-bench-state.txt
-	$(GO) run $(BENCHSTAT) -col /store .cache-bench-state.txt
+	mkdir -p .cache
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./state/ | tee .cache/bench-state.txt
+	$(GO) run $(BENCHSTAT) -col /store .cache/bench-state.txt
+
+bench-promo: ## promotion evaluation at 100, 10 000 and 100 000 promotions
+	mkdir -p .cache
+	$(GO) test ./internal/promo/ -run '^$$' -bench 'Evaluate$$' -benchmem -count 6 | tee .cache/bench-promo.txt
+	$(GO) run $(BENCHSTAT) -col /promotions .cache/bench-promo.txt
+	$(GO) test ./internal/promo/ -run '^$$' -bench 'EvaluateInterleaved$$' -benchmem -count 6 | tee .cache/bench-promo-interleaved.txt
+	$(GO) run $(BENCHSTAT) .cache/bench-promo-interleaved.txt
 
 docs: build ## regenerate docs/configuration.md from the CLI
 	$(BIN) config-docs > docs/configuration.md
 
 clean:
-	rm -rf bin .cache-bench-*.txt
+	rm -rf bin .cache

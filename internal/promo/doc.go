@@ -12,7 +12,8 @@
 //     touches only promotions indexed under the cart's SKUs, categories and
 //     brands, the cart-wide ones and the cart's coupons, so its cost does not
 //     grow with promotions that target none of the cart's lines.
-//   - [Evaluate] / [Evaluator.Evaluate]: the semantics of §5 exactly —
+//   - [Evaluate], [Evaluator.Evaluate] and [Evaluator.EvaluateInto] (which
+//     reuses the offer's memory on the hot path): the semantics of §5 exactly —
 //     candidates, conditions, targets, every effect, unit ordering, stacking
 //     (exclusive, stackable, stop), max_discount, rounding and largest
 //     remainder, not_applied reasons and hints.

@@ -123,7 +123,7 @@ func (ev *Evaluator) compute(e *entry, left []int64, r money.Rounding, res *resu
 		}
 	case schemas.EffectFreeShipping:
 		res.fs = true
-	default:
+	default: // Upsert indexes no other type
 		return fmt.Errorf("promo: promotion %s: unknown effect type %q", p.ID, fx.Type)
 	}
 	var total int64

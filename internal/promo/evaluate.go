@@ -148,8 +148,9 @@ func (ev *Evaluator) Evaluate(cat Catalog, idx *Index, cart Cart, at time.Time, 
 
 // EvaluateInto is Evaluate writing into *dst and reusing the memory of its
 // slices, which it overwrites: with one dst per goroutine, the steady state
-// allocates only the detail texts of not_applied entries. dst's CartVersion
-// and Source are kept. On error *dst is unchanged.
+// allocates only small strings (the detail texts of not_applied entries and
+// coupon codes that need lower-casing). dst's CartVersion and Source are
+// kept. On error *dst is unchanged.
 func (ev *Evaluator) EvaluateInto(dst *Offer, cat Catalog, idx *Index, cart Cart, at time.Time, opts Options) error {
 	cur, err := money.Lookup(cart.Currency)
 	if err != nil {

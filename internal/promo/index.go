@@ -2,6 +2,8 @@ package promo
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -67,11 +69,12 @@ type postingRef struct {
 }
 
 // NewIndex returns an index holding the given promotions (later ones with
-// the same id replace earlier ones).
+// the same id replace earlier ones). Invalid promotions are left out, as
+// Upsert leaves them out; use Upsert to see why.
 func NewIndex(promotions ...schemas.Promotion) *Index {
 	x := &Index{}
 	for _, p := range promotions {
-		x.Upsert(p)
+		_ = x.Upsert(p)
 	}
 	return x
 }
@@ -94,10 +97,22 @@ func (x *Index) Get(id string) (schemas.Promotion, bool) {
 	return e.p, true
 }
 
+// ErrInvalidPromotion: Upsert was given a promotion that normalize.Promotion
+// would have rejected (an unknown stacking or effect type, or a parameter
+// out of range).
+var ErrInvalidPromotion = errors.New("invalid promotion")
+
 // Upsert adds the promotion, or replaces the one with its ID. The index
-// keeps its own copy: the caller may reuse p's slices.
-func (x *Index) Upsert(p schemas.Promotion) {
-	e := newEntry(p)
+// keeps its own copy: the caller may reuse p's slices. A promotion that is
+// not valid (see ErrInvalidPromotion; records from internal/normalize always
+// are) is not indexed — the one it would replace is removed, since it is no
+// longer current — and the error says why.
+func (x *Index) Upsert(p schemas.Promotion) error {
+	verr := validate(&p)
+	var e *entry
+	if verr == nil {
+		e = newEntry(p)
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.byID == nil {
@@ -109,6 +124,10 @@ func (x *Index) Upsert(p schemas.Promotion) {
 	}
 	if old, ok := x.byID[p.ID]; ok {
 		x.unlink(old)
+		delete(x.byID, p.ID)
+	}
+	if verr != nil {
+		return fmt.Errorf("promo: promotion %q: %w: %w", p.ID, ErrInvalidPromotion, verr)
 	}
 	x.byID[p.ID] = e
 	switch {
@@ -127,6 +146,73 @@ func (x *Index) Upsert(p schemas.Promotion) {
 			x.link(e, x.byBrand, k)
 		}
 	}
+	return nil
+}
+
+// validate checks what the engine relies on, with the ranges of
+// normalize.Promotion.
+func validate(p *schemas.Promotion) error {
+	switch p.Stacking {
+	case schemas.StackingStackable, schemas.StackingExclusive, schemas.StackingStop, "":
+	default:
+		return fmt.Errorf("stacking %q", p.Stacking)
+	}
+	bps := func(b int32) error {
+		if b < 0 || b > bpsWhole {
+			return fmt.Errorf("bps %d out of [0, %d]", b, bpsWhole)
+		}
+		return nil
+	}
+	fx := &p.Effect
+	switch fx.Type {
+	case schemas.EffectPercentOff:
+		if err := bps(fx.Bps); err != nil {
+			return err
+		}
+	case schemas.EffectAmountOff:
+		if fx.AmountMinor <= 0 {
+			return fmt.Errorf("amount_off amount %d is not positive", fx.AmountMinor)
+		}
+		if fx.Per != schemas.PerCart && fx.Per != schemas.PerUnit && fx.Per != "" {
+			return fmt.Errorf("amount_off per %q", fx.Per)
+		}
+	case schemas.EffectFixedPrice:
+		if fx.Quantity < 1 || fx.PriceMinor < 0 {
+			return fmt.Errorf("fixed_price quantity %d, price %d", fx.Quantity, fx.PriceMinor)
+		}
+	case schemas.EffectBuyXGetY:
+		if fx.Buy < 1 || fx.Get < 1 || fx.MaxApplications < 0 {
+			return fmt.Errorf("buy_x_get_y buy %d, get %d, max_applications %d", fx.Buy, fx.Get, fx.MaxApplications)
+		}
+		if err := bps(fx.Bps); err != nil {
+			return err
+		}
+	case schemas.EffectTieredPercent:
+		if len(fx.Tiers) == 0 {
+			return errors.New("tiered_percent without tiers")
+		}
+		for _, t := range fx.Tiers {
+			if t.MinSubtotalMinor < 0 {
+				return fmt.Errorf("tier min_subtotal %d is negative", t.MinSubtotalMinor)
+			}
+			if err := bps(t.Bps); err != nil {
+				return err
+			}
+		}
+	case schemas.EffectFreeShipping:
+	default:
+		return fmt.Errorf("effect type %q", fx.Type)
+	}
+	if m := p.MaxDiscountMinor; m != nil && *m < 0 {
+		return fmt.Errorf("max_discount %d is negative", *m)
+	}
+	if m := p.Condition.MinSubtotalMinor; m != nil && *m < 0 {
+		return fmt.Errorf("min_subtotal %d is negative", *m)
+	}
+	if m := p.Condition.MinQuantity; m != nil && *m < 0 {
+		return fmt.Errorf("min_quantity %d is negative", *m)
+	}
+	return nil
 }
 
 // Delete removes the promotion with the given id; removing an absent one

@@ -1,10 +1,12 @@
 package promo
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
+	"cartstream/internal/money"
 	"cartstream/schemas"
 )
 
@@ -110,14 +112,15 @@ func TestIndexUpsertAndDelete(t *testing.T) {
 // findable (the moved entry's position is updated).
 func TestIndexPostingListsStayConsistent(t *testing.T) {
 	idx := &Index{}
+	free := schemas.Effect{Type: schemas.EffectFreeShipping}
 	for i := range 50 {
-		idx.Upsert(schemas.Promotion{ID: fmt.Sprintf("P%02d", i), Target: schemas.Target{SKUs: []string{"A", fmt.Sprintf("S%d", i%3)}, Brands: []string{"b"}}})
+		idx.Upsert(schemas.Promotion{ID: fmt.Sprintf("P%02d", i), Target: schemas.Target{SKUs: []string{"A", fmt.Sprintf("S%d", i%3)}, Brands: []string{"b"}}, Effect: free})
 	}
 	for i := 0; i < 50; i += 3 {
 		idx.Delete(fmt.Sprintf("P%02d", i))
 	}
 	for i := 1; i < 50; i += 3 {
-		idx.Upsert(schemas.Promotion{ID: fmt.Sprintf("P%02d", i), Target: schemas.Target{SKUs: []string{"A"}}})
+		idx.Upsert(schemas.Promotion{ID: fmt.Sprintf("P%02d", i), Target: schemas.Target{SKUs: []string{"A"}}, Effect: free})
 	}
 	for _, m := range []map[string]*postingList{idx.bySKU, idx.byBrand} {
 		for key, pl := range m {
@@ -152,5 +155,40 @@ func TestIndexCopiesPromotions(t *testing.T) {
 	got, ok := idx.Get("P")
 	if !ok || got.Target.SKUs[0] != "A" || got.Segments[0] != "vip" || *got.CouponCode != "X" {
 		t.Errorf("index shares the caller's memory: %+v", got)
+	}
+}
+
+// Upsert refuses what normalize would refuse, and the promotion it would
+// have replaced is gone.
+func TestIndexRejectsInvalidPromotions(t *testing.T) {
+	good := promo(t, `{"id":"P","effect":{"type":"percent_off","bps":1000}}`)
+	q := int32(-1)
+	m := money.Amount(-1)
+	for _, bad := range []func(p *schemas.Promotion){
+		func(p *schemas.Promotion) { p.Stacking = "sometimes" },
+		func(p *schemas.Promotion) { p.Effect.Type = "bogo" },
+		func(p *schemas.Promotion) { p.Effect.Bps = 10001 },
+		func(p *schemas.Promotion) { p.Effect.Bps = -1 },
+		func(p *schemas.Promotion) {
+			p.Effect = schemas.Effect{Type: schemas.EffectAmountOff, AmountMinor: 0, Per: schemas.PerCart}
+		},
+		func(p *schemas.Promotion) {
+			p.Effect = schemas.Effect{Type: schemas.EffectAmountOff, AmountMinor: 1, Per: "line"}
+		},
+		func(p *schemas.Promotion) { p.Effect = schemas.Effect{Type: schemas.EffectFixedPrice, Quantity: 0} },
+		func(p *schemas.Promotion) { p.Effect = schemas.Effect{Type: schemas.EffectBuyXGetY, Buy: 1, Get: 0} },
+		func(p *schemas.Promotion) { p.Effect = schemas.Effect{Type: schemas.EffectTieredPercent} },
+		func(p *schemas.Promotion) { p.MaxDiscountMinor = &m },
+		func(p *schemas.Promotion) { p.Condition.MinQuantity = &q },
+	} {
+		idx := NewIndex(good)
+		p := promo(t, `{"id":"P","effect":{"type":"percent_off","bps":1000}}`)
+		bad(&p)
+		if err := idx.Upsert(p); !errors.Is(err, ErrInvalidPromotion) {
+			t.Errorf("Upsert(%+v) = %v", p, err)
+		}
+		if _, ok := idx.Get("P"); ok || idx.Len() != 0 {
+			t.Errorf("invalid %+v left P indexed", p.Effect)
+		}
 	}
 }

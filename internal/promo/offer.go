@@ -162,7 +162,9 @@ type Hint struct {
 }
 
 // MarshalJSON writes the offer as DESIGN §5 lists it, byte-identical for
-// identical offers.
+// identical offers. It does not escape <, > and &; json.Marshal(offer)
+// re-escapes them as \u003c etc. (equivalent JSON, other bytes), so call
+// MarshalJSON or AppendJSON where bytes matter.
 func (o Offer) MarshalJSON() ([]byte, error) {
 	return o.AppendJSON(make([]byte, 0, 512+256*len(o.Lines))), nil
 }

@@ -103,7 +103,7 @@ func ParseCart(data []byte) (Cart, error) {
 func ParseProduct(line []byte) (schemas.Product, error) {
 	obj, err := decodeObject(line)
 	if err != nil {
-		return schemas.Product{}, fmt.Errorf("%w: %w", normalize.ErrInvalid, err)
+		return schemas.Product{}, &cleanError{msg: err.Error(), err: errors.Join(normalize.ErrInvalid, err)}
 	}
 	p, err := normalize.Product(obj)
 	if err != nil {
@@ -118,7 +118,7 @@ func ParseProduct(line []byte) (schemas.Product, error) {
 func ParsePromotion(line []byte) (schemas.Promotion, error) {
 	obj, err := decodeObject(line)
 	if err != nil {
-		return schemas.Promotion{}, fmt.Errorf("%w: %w", normalize.ErrInvalid, err)
+		return schemas.Promotion{}, &cleanError{msg: err.Error(), err: errors.Join(normalize.ErrInvalid, err)}
 	}
 	p, err := normalize.Promotion(obj)
 	if err != nil {
@@ -145,16 +145,21 @@ func plainInvalid(err error) error {
 }
 
 // decodeObject decodes exactly one JSON object with numbers kept exact.
+// Malformed JSON is a *jsonError, which wraps a *json.SyntaxError locating
+// the problem.
 func decodeObject(data []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("invalid JSON: empty input")
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("invalid JSON: unexpected end of input: %w", &json.SyntaxError{Offset: int64(len(data))})
+		var syn *json.SyntaxError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, &jsonError{msg: "empty input", syn: &json.SyntaxError{Offset: 0}}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, &jsonError{msg: "unexpected end of input", syn: &json.SyntaxError{Offset: int64(len(data))}}
+		case errors.As(err, &syn):
+			return nil, &jsonError{msg: syn.Error(), syn: syn}
 		}
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
@@ -163,10 +168,19 @@ func decodeObject(data []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("want a JSON object, got %s", jsonType(v))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("invalid JSON: unexpected data after the object: %w", &json.SyntaxError{Offset: dec.InputOffset()})
+		return nil, &jsonError{msg: "unexpected data after the object", syn: &json.SyntaxError{Offset: dec.InputOffset()}}
 	}
 	return obj, nil
 }
+
+// jsonError is malformed JSON input.
+type jsonError struct {
+	msg string
+	syn *json.SyntaxError
+}
+
+func (e *jsonError) Error() string { return "invalid JSON: " + e.msg }
+func (e *jsonError) Unwrap() error { return e.syn }
 
 func cartString(o map[string]any, name string, required bool) (string, error) {
 	v, ok := o[name]

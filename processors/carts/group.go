@@ -61,7 +61,7 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := cfg.Topology.Names
-	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}}
+	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}}
 	return goka.DefineGroup(goka.Group(g.ID),
 		goka.Input(goka.Stream(n.CartEvents), new(codec.Bytes), h.cartEvent),
 		goka.Input(goka.Stream(n.CartsTicks), new(codec.Bytes), h.tick),
@@ -79,6 +79,28 @@ type handler struct {
 
 	mu     sync.Mutex
 	clocks map[int32]*streamtime.Clock // stream time per partition
+	work   map[int32]*partitionWork    // evaluation memory per partition
+}
+
+// partitionWork is reused by one partition's goroutine from one event to the
+// next, so the hot path allocates little: goka calls a partition's callbacks
+// one at a time.
+type partitionWork struct {
+	eval  promo.Evaluator
+	offer promo.Offer
+	lines []promo.CartLine
+	buf   []byte
+}
+
+func (h *handler) workFor(p int32) *partitionWork {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w := h.work[p]
+	if w == nil {
+		w = &partitionWork{}
+		h.work[p] = w
+	}
+	return w
 }
 
 // observe advances the partition's stream time and returns it.
@@ -168,25 +190,30 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	ctx.Emit(goka.Stream(h.cfg.Topology.Names.Offers), key, offer)
 }
 
-// offer evaluates the cart at its event time against the current catalog.
+// offer evaluates the cart at its event time against the current catalog
+// and returns the offer's JSON. The evaluation memory is reused per
+// partition; the returned bytes are a fresh copy, because goka's producer
+// holds them until the broker acknowledges.
 func (h *handler) offer(ctx goka.Context, c *Cart, at time.Time, src promo.Source) ([]byte, error) {
+	w := h.workFor(ctx.Partition())
 	pc := promo.Cart{CartID: c.ID, Currency: c.Currency, Segments: c.Segments, Coupons: c.Coupons}
 	if c.CustomerID != nil {
 		pc.CustomerID = *c.CustomerID
 	}
-	pc.Lines = make([]promo.CartLine, len(c.Lines))
-	for i, l := range c.Lines {
-		pc.Lines[i] = promo.CartLine{SKU: l.SKU, Qty: int64(l.Qty)}
+	w.lines = w.lines[:0]
+	for _, l := range c.Lines {
+		w.lines = append(w.lines, promo.CartLine{SKU: l.SKU, Qty: int64(l.Qty)})
 	}
+	pc.Lines = w.lines
 	cat := lookupCatalog{ctx: ctx, table: goka.Table(h.cfg.Topology.Names.ProductsTable)}
-	o, err := promo.Evaluate(cat, h.cfg.Promotions, pc, at, promo.Options{Rounding: h.cfg.Rounding})
-	if err != nil {
+	if err := w.eval.EvaluateInto(&w.offer, cat, h.cfg.Promotions, pc, at, promo.Options{Rounding: h.cfg.Rounding}); err != nil {
 		return nil, err
 	}
 	v := c.Version
-	o.CartVersion = &v
-	o.Source = &src
-	return o.MarshalJSON()
+	w.offer.CartVersion = &v
+	w.offer.Source = &src
+	w.buf = w.offer.AppendJSON(w.buf[:0])
+	return append([]byte(nil), w.buf...), nil
 }
 
 // lookupCatalog reads products through the group's lookup of the products

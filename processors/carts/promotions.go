@@ -30,6 +30,9 @@ type PromotionIndexer struct {
 
 // Supervised returns the factory of supervised indexer runs.
 func (pi *PromotionIndexer) Supervised() supervise.Factory {
+	if pi.Logger == nil {
+		pi.Logger = slog.New(slog.DiscardHandler)
+	}
 	return func(context.Context) (supervise.Runner, error) {
 		r := &indexerRun{pi: pi}
 		v, err := pi.Factory.NewView(goka.Table(pi.Table), schemas.Codec[schemas.Promotion]{},
@@ -60,14 +63,14 @@ func (r *indexerRun) update(ctx goka.UpdateContext, s storage.Storage, key strin
 		return nil
 	}
 	var p schemas.Promotion
-	if err := schemas.Unmarshal(value, &p); err != nil {
-		if r.pi.Logger != nil {
-			r.pi.Logger.Warn("promotion in the table does not decode; not indexed", "key", key, "error", err)
-		}
-		r.pi.Index.Delete(key)
-		return nil
+	err := schemas.Unmarshal(value, &p)
+	if err == nil {
+		err = r.pi.Index.Upsert(p)
 	}
-	r.pi.Index.Upsert(p)
+	if err != nil {
+		r.pi.Logger.Warn("promotion in the table cannot be indexed; left out", "key", key, "error", err)
+		r.pi.Index.Delete(key)
+	}
 	return nil
 }
 
@@ -108,7 +111,10 @@ func (r *indexerRun) fill() error {
 			continue
 		}
 		if p, ok := v.(*schemas.Promotion); ok && p != nil {
-			r.pi.Index.Upsert(*p)
+			if err := r.pi.Index.Upsert(*p); err != nil {
+				r.pi.Logger.Warn("promotion in the table cannot be indexed; left out", "key", p.ID, "error", err)
+				continue
+			}
 			present[p.ID] = true
 		}
 	}
