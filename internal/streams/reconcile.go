@@ -26,9 +26,33 @@ import (
 // data was lost or reset, or a topic was recreated. Stores the changelog
 // covers are left alone. It must run before the group's processor starts;
 // it returns the directories it removed.
+//
+// Every store under the group's directory is checked: the group table's and
+// those of its lookup tables' views, which goka keeps there too.
 func (f *Factory) ReconcileLocalState(ctx context.Context, adm *kadm.Client, group goka.Group) ([]string, error) {
-	table := string(goka.GroupTable(group))
-	return f.reconcileDir(ctx, adm, filepath.Join(f.cfg.DataDir, string(group)), table)
+	dir := filepath.Join(f.cfg.DataDir, string(group))
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("streams: reconcile %s: %w", dir, err)
+	}
+	topics := map[string]bool{}
+	for _, e := range entries {
+		if i := strings.LastIndexByte(e.Name(), '.'); i > 0 && e.IsDir() {
+			topics[e.Name()[:i]] = true
+		}
+	}
+	var removed []string
+	for topic := range topics {
+		r, err := f.reconcileDir(ctx, adm, dir, topic)
+		removed = append(removed, r...)
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
 }
 
 func (f *Factory) reconcileDir(ctx context.Context, adm *kadm.Client, dir, topic string) ([]string, error) {
