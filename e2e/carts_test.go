@@ -42,7 +42,8 @@ type offer struct {
 func TestCartsOffersWithKcat(t *testing.T) {
 	bin := binary(t)
 	kafkaAddr, httpAddr := freeAddr(t), freeAddr(t)
-	p := start(t, bin, "run", "--data-dir", t.TempDir(), "--kafka-listen", kafkaAddr, "--http-listen", httpAddr, "--seed=false")
+	args := []string{"run", "--data-dir", t.TempDir(), "--kafka-listen", kafkaAddr, "--http-listen", httpAddr, "--seed=false"}
+	p := start(t, bin, args...)
 	waitReady(t, p, httpAddr, 30*time.Second)
 
 	sim := shopsim.New(5, shopsim.Options{Start: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)})
@@ -135,6 +136,22 @@ func TestCartsOffersWithKcat(t *testing.T) {
 	o = offers[3]
 	if o.Subtotal != "70.00" || o.Discount != "4.00" || o.Total != "66.00" {
 		t.Errorf("offer after the promotion change = %+v, want 70.00 - 4.00 = 66.00", o)
+	}
+
+	// A clean stop and a restart on the same data dir keep the cart: the
+	// next event continues its version and contents, and the duplicate of
+	// an old event is still recognised.
+	if _, err := p.stop(t, 15*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	p = start(t, bin, args...)
+	waitReady(t, p, httpAddr, 30*time.Second)
+	event("murmur2_random", `{"event_id":"e4","cart_id":"c-1","type":"quantity_set","sku":"B","qty":2}`)
+	event("murmur2_random", `{"event_id":"e5","cart_id":"c-1","type":"item_removed","sku":"A","qty":1}`)
+	offers = waitOffers(t, kafkaAddr, 5)
+	o = offers[4]
+	if o.CartVersion != 5 || o.Subtotal != "60.00" || o.Discount != "2.00" {
+		t.Errorf("offer after restart = %+v, want version 5, 60.00 with 2.00 off", o)
 	}
 }
 
