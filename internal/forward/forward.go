@@ -72,3 +72,17 @@ func FromHeaders(h goka.Headers) (Origin, bool) {
 	}
 	return Origin{Topic: string(topic), Partition: int32(p), Offset: off}, true
 }
+
+// Route is the prelude of every input callback of a group with a loop
+// topic: it returns the record's origin and true when this partition owns
+// the record, or forwards the record to its owner (calling forwarded, for a
+// metric) and returns false.
+func Route(ctx goka.Context, loop string, n int32, value any, forwarded func()) (Origin, bool) {
+	o := Of(ctx, loop)
+	if Misplaced(ctx, loop, n) {
+		forwarded()
+		Loopback(ctx, value, o)
+		return o, false
+	}
+	return o, true
+}

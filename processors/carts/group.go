@@ -127,6 +127,8 @@ func (h *handler) tick(ctx goka.Context, msg any) {
 	h.observe(ctx.Partition(), tk.Time())
 }
 
+func (h *handler) forwarded() { h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc() }
+
 func (h *handler) source(ctx goka.Context) promo.Source {
 	return promo.Source{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
 }
@@ -136,10 +138,8 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	key := ctx.Key()
 	h.cfg.Metrics.RecordsProcessed.WithLabelValues(h.group.Name, strconv.Itoa(int(ctx.Partition()))).Inc()
 
-	o := forward.Of(ctx, h.group.Loop)
-	if forward.Misplaced(ctx, h.group.Loop, h.cfg.Partitions) {
-		h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc()
-		forward.Loopback(ctx, value, o)
+	o, mine := forward.Route(ctx, h.group.Loop, h.cfg.Partitions, value, h.forwarded)
+	if !mine {
 		return
 	}
 	src := promo.Source{Topic: o.Topic, Partition: o.Partition, Offset: o.Offset}

@@ -106,10 +106,10 @@ func (h *handler) process(ctx goka.Context, msg any) {
 	// producer with another partitioner) is forwarded once to the owner.
 	// The forwarded copy carries its original coordinates, so outputs and
 	// dead letters name the record the producer wrote.
-	o := forward.Of(ctx, h.group.Loop)
-	if forward.Misplaced(ctx, h.group.Loop, h.cfg.SourcePartitions) {
+	o, mine := forward.Route(ctx, h.group.Loop, h.cfg.SourcePartitions, value, func() {
 		h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc()
-		forward.Loopback(ctx, value, o)
+	})
+	if !mine {
 		return
 	}
 	src := schemas.Source{Topic: o.Topic, Partition: o.Partition, Offset: o.Offset}
