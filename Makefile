@@ -46,8 +46,8 @@ fuzz: ## run every fuzz target for FUZZTIME each
 
 bench-state: ## Pebble vs LevelDB storage benchmarks, compared with benchstat
 	mkdir -p .cache
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./state/ | tee .cache/bench-state.txt
-	$(GO) run $(BENCHSTAT) -col /store .cache/bench-state.txt
+	$(GO) test -run '^$$' -bench . -benchtime=200000x -benchmem -count 6 ./state/ | tee .cache/bench-state.txt
+	$(GO) run $(BENCHSTAT) -col /impl .cache/bench-state.txt
 
 bench-promo: ## promotion evaluation at 100, 10 000 and 100 000 promotions
 	mkdir -p .cache
