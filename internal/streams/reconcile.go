@@ -38,47 +38,45 @@ func (f *Factory) ReconcileLocalState(ctx context.Context, adm *kadm.Client, gro
 	if err != nil {
 		return nil, fmt.Errorf("streams: reconcile %s: %w", dir, err)
 	}
-	topics := map[string]bool{}
+	// Stores are <topic>.<partition> directories (state.Builder's layout).
+	type store struct {
+		name, topic string
+		partition   int32
+	}
+	var stores []store
+	var topics []string
+	seen := map[string]bool{}
 	for _, e := range entries {
-		if i := strings.LastIndexByte(e.Name(), '.'); i > 0 && e.IsDir() {
-			topics[e.Name()[:i]] = true
-		}
-	}
-	var removed []string
-	for topic := range topics {
-		r, err := f.reconcileDir(ctx, adm, dir, topic)
-		removed = append(removed, r...)
-		if err != nil {
-			return removed, err
-		}
-	}
-	return removed, nil
-}
-
-func (f *Factory) reconcileDir(ctx context.Context, adm *kadm.Client, dir, topic string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("streams: reconcile %s: %w", dir, err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("streams: reconcile %s: end offsets of %s: %w", dir, topic, err)
-	}
-	if err := ends.Error(); err != nil && !isUnknownTopic(err) {
-		return nil, fmt.Errorf("streams: reconcile %s: end offsets of %s: %w", dir, topic, err)
-	}
-	var removed []string
-	for _, e := range entries {
-		p, ok := partitionOf(e.Name(), topic)
-		if !ok || !e.IsDir() {
+		i := strings.LastIndexByte(e.Name(), '.')
+		if i <= 0 || !e.IsDir() {
 			continue
 		}
-		path := filepath.Join(dir, e.Name())
+		topic := e.Name()[:i]
+		p, ok := partitionOf(e.Name(), topic)
+		if !ok {
+			continue
+		}
+		stores = append(stores, store{e.Name(), topic, p})
+		if !seen[topic] {
+			seen[topic] = true
+			topics = append(topics, topic)
+		}
+	}
+	if len(stores) == 0 {
+		return nil, nil
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("streams: reconcile %s: end offsets: %w", dir, err)
+	}
+	if err := ends.Error(); err != nil && !isUnknownTopic(err) {
+		return nil, fmt.Errorf("streams: reconcile %s: end offsets: %w", dir, err)
+	}
+	var removed []string
+	for _, st := range stores {
+		path := filepath.Join(dir, st.name)
 		end := int64(-1)
-		if o, ok := ends.Lookup(topic, p); ok && o.Err == nil {
+		if o, ok := ends.Lookup(st.topic, st.partition); ok && o.Err == nil {
 			end = o.Offset
 		}
 		stored, err := f.storedOffset(path)
