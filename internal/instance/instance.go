@@ -207,7 +207,7 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		Logger:        in.log,
 		Admin:         adm,
 	})
-	for _, k := range cdc.Kinds {
+	for _, k := range cdc.Kinds() {
 		g, _ := in.topo.Group(cdc.GroupName(k))
 		details, err := adm.ListTopics(ctx, g.Inputs[0])
 		if err != nil {

@@ -121,17 +121,13 @@ func (h *handler) observe(p int32, t time.Time) time.Time {
 func (h *handler) tick(ctx goka.Context, msg any) {
 	tk, err := ticks.Decode(msg.([]byte))
 	if err != nil {
-		h.deadLetter(ctx, h.source(ctx), msg.([]byte), dlq.Decode(err))
+		h.deadLetter(ctx, forward.Of(ctx, h.group.Loop), msg.([]byte), dlq.Decode(err))
 		return
 	}
 	h.observe(ctx.Partition(), tk.Time())
 }
 
 func (h *handler) forwarded() { h.cfg.Metrics.Forwarded.WithLabelValues(h.group.Name).Inc() }
-
-func (h *handler) source(ctx goka.Context) promo.Source {
-	return promo.Source{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset()}
-}
 
 func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	value, _ := msg.([]byte)
@@ -144,16 +140,16 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	}
 	src := promo.Source{Topic: o.Topic, Partition: o.Partition, Offset: o.Offset}
 	if value == nil {
-		h.deadLetter(ctx, src, value, dlq.Validation(errors.New("carts: a cart event with no value (tombstone)")))
+		h.deadLetter(ctx, o, value, dlq.Validation(errors.New("carts: a cart event with no value (tombstone)")))
 		return
 	}
 	ev, err := ParseEvent(value)
 	if err != nil {
-		h.deadLetter(ctx, src, value, dlq.Validation(err))
+		h.deadLetter(ctx, o, value, dlq.Validation(err))
 		return
 	}
 	if ev.CartID != key {
-		h.deadLetter(ctx, src, value, dlq.Validation(fmt.Errorf("carts: cart_id %q differs from the record key %q", ev.CartID, key)))
+		h.deadLetter(ctx, o, value, dlq.Validation(fmt.Errorf("carts: cart_id %q differs from the record key %q", ev.CartID, key)))
 		return
 	}
 	at, used := h.cfg.Rule.EventTime(ev.TS, ctx.Timestamp())
@@ -170,7 +166,7 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	}
 	next, applied, err := Apply(cart, ev, at, streamNow)
 	if err != nil {
-		h.deadLetter(ctx, src, value, dlq.Validation(err))
+		h.deadLetter(ctx, o, value, dlq.Validation(err))
 		return
 	}
 	if !applied {
@@ -251,19 +247,7 @@ func (h *handler) expire(ctx goka.Context, _ any) {
 	}
 }
 
-func (h *handler) deadLetter(ctx goka.Context, src promo.Source, value []byte, err error) {
-	class, ok := dlq.ClassOf(err)
-	if !ok {
-		ctx.Fail(err)
-	}
-	l := dlq.Letter{
-		Key: []byte(ctx.Key()), Value: value, Timestamp: ctx.Timestamp(),
-		Class: class, Message: err.Error(),
-		SourceTopic: src.Topic, SourcePartition: src.Partition, SourceOffset: src.Offset,
-		Group: h.group.Name,
-	}
-	if err := h.cfg.DLQ.Write(ctx.Context(), l); err != nil {
-		ctx.Fail(err)
-	}
+func (h *handler) deadLetter(ctx goka.Context, o forward.Origin, value []byte, err error) {
+	class := h.cfg.DLQ.Reject(ctx, h.group.Name, o, value, err)
 	h.cfg.Metrics.DeadLetters.WithLabelValues(h.group.Name, string(class)).Inc()
 }

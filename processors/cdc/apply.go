@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,20 +146,19 @@ func businessKey(k Kind, rec debezium.Record, prev []byte) string {
 	return ""
 }
 
-// columns are the columns of DESIGN §4 each table's normalizer reads; an
-// unavailable column outside them is irrelevant.
-var columns = map[Kind]map[string]bool{
-	Products:   set("sku", "name", "category", "brand", "price", "currency", "active", "updated_at"),
-	Promotions: set("id", "name", "active", "priority", "stacking", "coupon_code", "valid_from", "valid_until", "segments", "currency", "condition", "target", "effect", "max_discount"),
-	Inventory:  set("sku", "on_hand", "version", "updated_at"),
-}
-
-func set(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
+// reads reports whether the table's normalizer reads the column (DESIGN
+// §4); an unavailable column it does not read is irrelevant.
+func reads(k Kind, col string) bool {
+	var cols []string
+	switch k {
+	case Products:
+		cols = []string{"sku", "name", "category", "brand", "price", "currency", "active", "updated_at"}
+	case Promotions:
+		cols = []string{"id", "name", "active", "priority", "stacking", "coupon_code", "valid_from", "valid_until", "segments", "currency", "condition", "target", "effect", "max_discount"}
+	case Inventory:
+		cols = []string{"sku", "on_hand", "version", "updated_at"}
 	}
-	return m
+	return slices.Contains(cols, col)
 }
 
 // merge renders the row as a JSON-able field map, filling unavailable
@@ -182,7 +182,7 @@ func merge(k Kind, rec debezium.Record, prev []byte) (map[string]any, error) {
 	var missing []string
 	for _, col := range rec.Unavailable {
 		v, ok := old[col]
-		if !ok && !columns[k][col] {
+		if !ok && !reads(k, col) {
 			continue // not a column cartstream reads
 		}
 		if !ok {
@@ -275,7 +275,7 @@ func wholeNumber(f map[string]any, name string, lo, hi int64) (int64, error) {
 
 // orderPlaced is the value cdc-outbox keeps per order id: the fan-out is
 // done once, so a redelivered outbox record changes nothing.
-var orderPlaced = []byte(`{"state":"fanned_out"}`)
+const orderPlaced = `{"state":"fanned_out"}`
 
 func applyOutbox(rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	if rec.Op == debezium.OpDelete {
@@ -298,7 +298,7 @@ func applyOutbox(rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	if !ok || len(lines) == 0 {
 		return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines: want a non-empty list", orderID))
 	}
-	res := Result{State: orderPlaced}
+	res := Result{State: []byte(orderPlaced)}
 	for i, item := range lines {
 		l, ok := item.(map[string]any)
 		if !ok {

@@ -41,7 +41,7 @@ const (
 )
 
 // Kinds lists every kind, in topology order.
-var Kinds = [...]Kind{Products, Promotions, Inventory, Outbox}
+func Kinds() []Kind { return []Kind{Products, Promotions, Inventory, Outbox} }
 
 // Transient-failure backoff inside a callback.
 const (
@@ -116,7 +116,7 @@ func (h *handler) process(ctx goka.Context, msg any) {
 
 	rec, err := h.decode(ctx, []byte(key), value)
 	if err != nil {
-		h.deadLetter(ctx, src, value, err)
+		h.deadLetter(ctx, o, value, err)
 		return
 	}
 	var prev []byte
@@ -125,7 +125,7 @@ func (h *handler) process(ctx goka.Context, msg any) {
 	}
 	res, err := Apply(h.kind, rec, prev, Origin{At: eventTime(rec, ctx.Timestamp()), Source: src})
 	if err != nil {
-		h.deadLetter(ctx, src, value, err)
+		h.deadLetter(ctx, o, value, err)
 		return
 	}
 	switch {
@@ -171,23 +171,10 @@ func (h *handler) decode(ctx goka.Context, key, value []byte) (debezium.Record, 
 	}
 }
 
-// deadLetter writes the record to the DLQ, or fails the partition when the
-// error is not classified as poison or the DLQ write fails (the record is
-// then redelivered, never lost).
-func (h *handler) deadLetter(ctx goka.Context, src schemas.Source, value []byte, err error) {
-	class, ok := dlq.ClassOf(err)
-	if !ok {
-		ctx.Fail(fmt.Errorf("cdc: %s: %w", h.group.Name, err))
-	}
-	l := dlq.Letter{
-		Key: []byte(ctx.Key()), Value: value, Timestamp: ctx.Timestamp(),
-		Class: class, Message: err.Error(),
-		SourceTopic: src.Topic, SourcePartition: src.Partition, SourceOffset: src.Offset,
-		Group: h.group.Name,
-	}
-	if err := h.cfg.DLQ.Write(ctx.Context(), l); err != nil {
-		ctx.Fail(err)
-	}
+// deadLetter writes the record to the DLQ and counts it (see dlq.Reject
+// for what happens when it cannot).
+func (h *handler) deadLetter(ctx goka.Context, o forward.Origin, value []byte, err error) {
+	class := h.cfg.DLQ.Reject(ctx, h.group.Name, o, value, err)
 	h.cfg.Metrics.DeadLetters.WithLabelValues(h.group.Name, string(class)).Inc()
 }
 
