@@ -31,8 +31,9 @@ type Applied struct {
 	At time.Time `json:"at"`
 }
 
-// Cart is the state of one cart, the carts table's value. It is a function
-// of the cart's own events (and, for checkouts, reservation results).
+// Cart is the state of one cart, the carts table's value. Its contents are a
+// function of the cart's own events; its checkouts also of reservation
+// results and stream time.
 type Cart struct {
 	ID         string   `json:"cart_id"`
 	Version    int64    `json:"cart_version"`
@@ -46,6 +47,14 @@ type Cart struct {
 	LastEventTime time.Time `json:"last_event_time"`
 	// Applied are the event ids applied within DedupWindow, oldest first.
 	Applied []Applied `json:"applied"`
+	// Checkout is the current checkout (DESIGN §6), nil when the cart has
+	// none.
+	Checkout *Checkout `json:"checkout"`
+	// PastCheckouts are earlier checkouts, oldest first: at most
+	// PastCheckoutsMax, each kept PastCheckoutsWindow of stream time after
+	// its last change. They answer a repeated checkout id the same way and
+	// take the results still in flight for them. None is open.
+	PastCheckouts []Checkout `json:"past_checkouts,omitempty"`
 }
 
 // DecodeCart reads a stored cart.
@@ -78,25 +87,36 @@ func (c *Cart) Seen(id string) bool {
 
 // Apply applies a validated event at its event time to the cart (nil for a
 // new cart) and returns the new cart. A duplicate (an event id the cart
-// remembers) returns the cart unchanged and applied false. streamTime is the
-// partition's stream time, which bounds the dedup window. Apply is pure: it
-// never reads a clock and never mutates its input.
+// remembers) returns applied false and the cart unchanged, unless its
+// checkout's holds expired meanwhile. streamTime is the partition's stream
+// time, which bounds the dedup window. Apply is pure: it never reads a clock
+// and never mutates its input.
+//
+// Apply is ApplyEvent without its commands and statuses, for callers that
+// need only the cart.
 func Apply(c *Cart, e Event, at, streamTime time.Time) (next *Cart, applied bool, err error) {
-	if c != nil && c.Seen(e.ID) {
-		return c, false, nil
+	out, err := ApplyEvent(c, e, at, streamTime)
+	if err != nil {
+		return c, false, err
 	}
+	return out.Cart, out.Applied, nil
+}
+
+// applyContents applies a new (not duplicate) event to the cart's contents,
+// version and dedup memory; the checkout saga is ApplyEvent's.
+func applyContents(c *Cart, e Event, at, streamTime time.Time) (*Cart, error) {
 	n := clone(c)
 	if n.ID == "" {
 		n.ID = e.CartID
 	}
 	if e.Currency != "" {
 		if n.Currency != "" && n.Currency != e.Currency {
-			return c, false, invalid("currency %s differs from the cart's %s", e.Currency, n.Currency)
+			return nil, invalid("currency %s differs from the cart's %s", e.Currency, n.Currency)
 		}
 		n.Currency = e.Currency
 	}
 	if n.Currency == "" {
-		return c, false, invalid("currency: required on a cart's first event")
+		return nil, invalid("currency: required on a cart's first event")
 	}
 	if e.CustomerID != nil {
 		id := *e.CustomerID
@@ -128,7 +148,7 @@ func Apply(c *Cart, e Event, at, streamTime time.Time) (next *Cart, applied bool
 		n.Lines = nil
 		n.Coupons = nil
 	case CheckoutStarted, CheckoutCompleted, CheckoutAbandoned:
-		// The checkout saga (reservations) owns these; the cart's contents
+		// The checkout saga (ApplyEvent) owns these; the cart's contents
 		// do not change.
 	}
 	n.Version++
@@ -137,7 +157,7 @@ func Apply(c *Cart, e Event, at, streamTime time.Time) (next *Cart, applied bool
 	}
 	n.Applied = append(n.Applied, Applied{ID: e.ID, At: at})
 	n.prune(streamTime)
-	return n, true, nil
+	return n, nil
 }
 
 // Idle reports whether the cart has been idle for ttl of stream time.
@@ -154,6 +174,16 @@ func clone(c *Cart) *Cart {
 	n.Coupons = append([]string(nil), c.Coupons...)
 	n.Lines = append([]Line(nil), c.Lines...)
 	n.Applied = append([]Applied(nil), c.Applied...)
+	if c.Checkout != nil {
+		k := c.Checkout.clone()
+		n.Checkout = &k
+	}
+	if c.PastCheckouts != nil {
+		n.PastCheckouts = make([]Checkout, len(c.PastCheckouts), len(c.PastCheckouts)+1)
+		for i := range c.PastCheckouts {
+			n.PastCheckouts[i] = c.PastCheckouts[i].clone()
+		}
+	}
 	return &n
 }
 

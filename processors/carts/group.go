@@ -15,6 +15,7 @@ import (
 	"cartstream/internal/forward"
 	"cartstream/internal/metrics"
 	"cartstream/internal/money"
+	"cartstream/internal/partition"
 	"cartstream/internal/promo"
 	"cartstream/internal/streamtime"
 	"cartstream/internal/ticks"
@@ -22,8 +23,12 @@ import (
 	"cartstream/topology"
 )
 
-// VisitExpire is the name of the visitor that deletes idle carts; the
-// instance triggers it periodically with Processor.VisitAll.
+// VisitExpire is the name of the visitor that expires checkouts whose holds
+// passed their expiry (ExpireHolds, emitting their statuses) and deletes idle
+// carts, both against the partition's stream time; the instance triggers it
+// periodically with Processor.VisitAll. A cart's own records check expiry
+// too, so the period bounds only how late an idle cart's checkout reports
+// expired.
 const VisitExpire = "expire-idle"
 
 // Config is what the carts group needs from its instance.
@@ -43,9 +48,9 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
-// Graph declares the carts group: cart events (and their loop) and ticks as
-// inputs, the products table as a lookup, the cart table, and offers as
-// output.
+// Graph declares the carts group: cart events (and their loop), reservation
+// results and ticks as inputs, the products table as a lookup, the cart
+// table, and offers, reservation commands and checkout statuses as outputs.
 func Graph(cfg Config) (*goka.GroupGraph, error) {
 	g, ok := cfg.Topology.Group(topology.GroupCarts)
 	if !ok {
@@ -64,12 +69,15 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}}
 	return goka.DefineGroup(goka.Group(g.ID),
 		goka.Input(goka.Stream(n.CartEvents), new(codec.Bytes), h.cartEvent),
+		goka.Input(goka.Stream(n.ReservationRes), new(codec.Bytes), h.result),
 		goka.Input(goka.Stream(n.CartsTicks), new(codec.Bytes), h.tick),
 		goka.Loop(new(codec.Bytes), h.cartEvent),
 		goka.Lookup(goka.Table(n.ProductsTable), schemas.Codec[schemas.Product]{}),
 		goka.Visitor(VisitExpire, h.expire),
 		goka.Persist(new(codec.Bytes)),
 		goka.Output(goka.Stream(n.Offers), new(codec.Bytes)),
+		goka.Output(goka.Stream(n.Reservations), schemas.Codec[schemas.ReservationCommand]{}),
+		goka.Output(goka.Stream(n.Checkouts), new(codec.Bytes)),
 	), nil
 }
 
@@ -158,32 +166,108 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	}
 	streamNow := h.observe(ctx.Partition(), at)
 
-	var cart *Cart
-	if v := ctx.Value(); v != nil {
-		if cart, err = DecodeCart(v.([]byte)); err != nil {
-			ctx.Fail(err) // our own state: not the record's fault
-		}
-	}
-	next, applied, err := Apply(cart, ev, at, streamNow)
+	cart := h.stored(ctx)
+	out, err := ApplyEvent(cart, ev, at, streamNow)
 	if err != nil {
 		h.deadLetter(ctx, o, value, dlq.Validation(err))
 		return
 	}
-	if !applied {
-		return // a duplicate changes nothing
+	h.store(ctx, cart, out.Cart)
+	if out.Applied { // a duplicate makes no offer
+		next := out.Cart
+		src.EventID = ev.ID
+		offer, err := h.offer(ctx, next, at, src)
+		if err != nil {
+			ctx.Fail(fmt.Errorf("carts: evaluate cart %s: %w", next.ID, err))
+		}
+		ctx.Emit(goka.Stream(h.cfg.Topology.Names.Offers), key, offer)
+	}
+	h.send(ctx, out)
+}
+
+// stored returns the partition's stored cart for the record's key, nil when
+// there is none. A stored cart that does not decode fails the partition: it
+// is our own state, not the record's fault.
+func (h *handler) stored(ctx goka.Context) *Cart {
+	v := ctx.Value()
+	if v == nil {
+		return nil
+	}
+	c, err := DecodeCart(v.([]byte))
+	if err != nil {
+		ctx.Fail(err)
+	}
+	return c
+}
+
+// store writes the cart a step of the state machine returned, only when it
+// changed (the state machine returns the input cart itself otherwise).
+func (h *handler) store(ctx goka.Context, old, next *Cart) {
+	if next == nil || next == old {
+		return
 	}
 	state, err := next.Encode()
 	if err != nil {
 		ctx.Fail(err)
 	}
 	ctx.SetValue(state)
+}
 
-	src.EventID = ev.ID
-	offer, err := h.offer(ctx, next, at, src)
-	if err != nil {
-		ctx.Fail(fmt.Errorf("carts: evaluate cart %s: %w", next.ID, err))
+// send emits an outcome's reservation commands (key sku) and checkout
+// statuses (key cart id), in order.
+func (h *handler) send(ctx goka.Context, out Outcome) {
+	n := h.cfg.Topology.Names
+	for i := range out.Commands {
+		cmd := &out.Commands[i]
+		ctx.Emit(goka.Stream(n.Reservations), cmd.SKU, cmd)
 	}
-	ctx.Emit(goka.Stream(h.cfg.Topology.Names.Offers), key, offer)
+	for _, st := range out.Statuses {
+		b, err := st.MarshalJSON()
+		if err != nil {
+			ctx.Fail(err)
+		}
+		ctx.Emit(goka.Stream(n.Checkouts), st.CartID, b)
+	}
+}
+
+// result applies a reservation result (the inventory group's answer to one
+// of this group's commands, keyed by cart id) to its cart. Its event time is
+// the result's event_time (DESIGN §2.1: the payload's, never the record
+// timestamp of an internal topic).
+func (h *handler) result(ctx goka.Context, msg any) {
+	value, _ := msg.([]byte)
+	p := ctx.Partition()
+	h.cfg.Metrics.RecordsProcessed.WithLabelValues(h.group.Name, strconv.Itoa(int(p))).Inc()
+	o := forward.Of(ctx, h.group.Loop)
+	if value == nil {
+		h.deadLetter(ctx, o, value, dlq.Validation(errors.New("carts: a reservation result with no value (tombstone)")))
+		return
+	}
+	var r schemas.ReservationResult
+	if err := schemas.Unmarshal(value, &r); err != nil {
+		h.deadLetter(ctx, o, value, dlq.Decode(fmt.Errorf("carts: reservation result: %w", err)))
+		return
+	}
+	key := ctx.Key()
+	if owner := partition.For([]byte(key), h.cfg.Partitions); owner != p {
+		// The inventory group emits with Kafka's default partitioner, so
+		// this happens only when partition counts disagree: forwarding
+		// would not help (principle 3 covers the carts group's own inputs
+		// from outside writers).
+		h.deadLetter(ctx, o, value, dlq.Validation(fmt.Errorf(
+			"carts: reservation result for cart %q read from partition %d, but partition %d of %d owns the key (do the partition counts of %s and the carts set differ?)",
+			key, p, owner, h.cfg.Partitions, o.Topic)))
+		return
+	}
+	if r.CartID != key {
+		h.deadLetter(ctx, o, value, dlq.Validation(fmt.Errorf("carts: reservation result cart_id %q differs from the record key %q", r.CartID, key)))
+		return
+	}
+	streamNow := h.observe(p, r.EventTime)
+	cart := h.stored(ctx)
+	out := ApplyResult(cart, r, streamNow)
+	h.store(ctx, cart, out.Cart)
+	h.send(ctx, out)
 }
 
 // offer evaluates the cart at its event time against the current catalog
@@ -228,8 +312,11 @@ func (l lookupCatalog) Product(sku string) (schemas.Product, bool) {
 	return *p, true
 }
 
-// expire deletes the cart it visits when it has been idle for IdleTTL of
-// its partition's stream time.
+// expire visits one cart at its partition's stream time: a reserved
+// checkout whose hold passed its expiry becomes expired (its status is
+// emitted), and a cart idle for IdleTTL is deleted. It writes only what
+// changed. Before the partition has seen a record since start it does
+// nothing: stream time is unknown.
 func (h *handler) expire(ctx goka.Context, _ any) {
 	v := ctx.Value()
 	if v == nil {
@@ -237,14 +324,24 @@ func (h *handler) expire(ctx goka.Context, _ any) {
 	}
 	c, err := DecodeCart(v.([]byte))
 	if err != nil {
+		h.cfg.Logger.Warn("stored cart does not decode; visit skipped", "key", ctx.Key(), "error", err)
 		return
 	}
 	h.mu.Lock()
 	clock := h.clocks[ctx.Partition()]
 	h.mu.Unlock()
-	if clock != nil && c.Idle(clock.Now(), h.cfg.IdleTTL) {
-		ctx.Delete()
+	if clock == nil {
+		return
 	}
+	now := clock.Now()
+	out := ExpireHolds(c, now)
+	if out.Cart.Idle(now, h.cfg.IdleTTL) {
+		h.send(ctx, out)
+		ctx.Delete()
+		return
+	}
+	h.store(ctx, c, out.Cart)
+	h.send(ctx, out)
 }
 
 func (h *handler) deadLetter(ctx goka.Context, o forward.Origin, value []byte, err error) {
