@@ -9,16 +9,23 @@ import (
 
 // ApplyCommand applies a reservation command at stream time streamTime (the
 // partition's stream time, already advanced with the command's record) to s
-// (nil for a SKU never seen) and returns the new state and the command's
-// result. A command id handled within the dedup window returns the stored
-// result and s itself: nothing changes. A malformed command returns s and a
-// rejected/invalid_command result that is not stored. Otherwise expired
-// holds and aged entries are pruned, the command is decided as the package
-// documentation describes, and its result is stored under its command id.
-// ApplyCommand never mutates s and never reads a clock.
-func ApplyCommand(s *State, cmd schemas.ReservationCommand, streamTime time.Time, cfg Config) (*State, schemas.ReservationResult) {
+// (nil for a SKU never seen), with log the dedup store of the commands
+// handled so far (nil: empty), and returns the new state, the command's
+// result, and whether the caller must store it: store is true exactly when
+// the caller must put Handled{At: streamTime.UTC(), Result: res} in its
+// dedup store under cmd.CommandID before applying the next command for
+// this SKU.
+//
+// A command id handled within the dedup window returns the stored result,
+// s itself and store false: nothing changes. A malformed command returns s,
+// a rejected/invalid_command result and store false: it is not stored.
+// Otherwise expired holds and aged pending lines are pruned, the command is
+// decided as the package documentation describes (looking up its request's
+// other operations in log), and store is true. ApplyCommand never mutates s,
+// never writes to log and never reads a clock.
+func ApplyCommand(s *State, cmd schemas.ReservationCommand, streamTime time.Time, cfg Config, log Log) (next *State, res schemas.ReservationResult, store bool) {
 	cfg = cfg.norm()
-	res := schemas.ReservationResult{
+	res = schemas.ReservationResult{
 		CommandID:  cmd.CommandID,
 		RequestID:  cmd.RequestID,
 		Op:         cmd.Op,
@@ -32,12 +39,10 @@ func ApplyCommand(s *State, cmd schemas.ReservationCommand, streamTime time.Time
 		res.Status = schemas.ResultRejected
 		res.Reason = reason(ReasonInvalidCommand)
 		res.Available = Available(s, streamTime)
-		return s, res
+		return s, res, false
 	}
-	if s != nil {
-		if e := s.handled(cmd.CommandID, streamTime, cfg.DedupWindow); e != nil {
-			return s, copyResult(e.Result)
-		}
+	if e, ok := lookup(log, cmd.CommandID, streamTime, cfg.DedupWindow); ok {
+		return s, copyResult(e.Result), false
 	}
 	n := s.pruned(streamTime, cfg)
 	if n.SKU == "" {
@@ -45,19 +50,18 @@ func ApplyCommand(s *State, cmd schemas.ReservationCommand, streamTime time.Time
 	}
 	switch cmd.Op {
 	case schemas.OpReserve:
-		n.reserve(&res, cmd, streamTime, cfg)
+		n.reserve(&res, cmd, streamTime, cfg, log)
 	case schemas.OpRelease:
-		n.release(&res, cmd, streamTime, cfg)
+		n.release(&res, cmd, streamTime, cfg, log)
 	case schemas.OpCommit:
 		n.commit(&res, cmd, streamTime, cfg)
 	}
 	res.Available = Available(n, streamTime)
-	n.Dedup = append(n.Dedup, Handled{At: streamTime.UTC(), Result: copyResult(res)})
-	return n, res
+	return n, res, true
 }
 
 // reserve decides a reserve command on the pruned state n.
-func (n *State) reserve(res *schemas.ReservationResult, cmd schemas.ReservationCommand, t time.Time, cfg Config) {
+func (n *State) reserve(res *schemas.ReservationResult, cmd schemas.ReservationCommand, t time.Time, cfg Config, log Log) {
 	r := cmd.RequestID
 	switch {
 	case cmd.Qty <= 0:
@@ -66,8 +70,7 @@ func (n *State) reserve(res *schemas.ReservationResult, cmd schemas.ReservationC
 	case olderThan(cmd.EventTime, t, cfg.DedupWindow):
 		reject(res, ReasonStaleCommand)
 		return
-	case n.handledOp(r, schemas.OpRelease, t, cfg.DedupWindow) != nil,
-		n.handledOp(r, schemas.OpCommit, t, cfg.DedupWindow) != nil:
+	case closed(log, r, t, cfg.DedupWindow):
 		reject(res, ReasonRequestClosed)
 		return
 	}
@@ -114,7 +117,7 @@ func (n *State) reserve(res *schemas.ReservationResult, cmd schemas.ReservationC
 }
 
 // release decides a release command on the pruned state n.
-func (n *State) release(res *schemas.ReservationResult, cmd schemas.ReservationCommand, t time.Time, cfg Config) {
+func (n *State) release(res *schemas.ReservationResult, cmd schemas.ReservationCommand, t time.Time, cfg Config, log Log) {
 	r := cmd.RequestID
 	if i, ok := n.holdIndex(r); ok {
 		if n.Holds[i].State == Committed {
@@ -130,14 +133,14 @@ func (n *State) release(res *schemas.ReservationResult, cmd schemas.ReservationC
 		return
 	}
 	res.Status = schemas.ResultReleased
-	if e := n.handledOp(r, schemas.OpCommit, t, cfg.DedupWindow); e != nil && e.Result.Status == schemas.ResultCommitted {
+	if e, ok := handledOp(log, r, schemas.OpCommit, t, cfg.DedupWindow); ok && e.Result.Status == schemas.ResultCommitted {
 		res.Status = schemas.ResultCommitted
 		res.Reason = reason(ReasonAlreadyCommitted)
 		return
 	}
 	// A held hold missing from n has expired (pruned now or earlier); its
 	// reserve's stored result says when.
-	if e := n.handledOp(r, schemas.OpReserve, t, cfg.DedupWindow); e != nil &&
+	if e, ok := handledOp(log, r, schemas.OpReserve, t, cfg.DedupWindow); ok &&
 		e.Result.Status == schemas.ResultReserved && e.Result.ExpiresAt != nil && Expired(*e.Result.ExpiresAt, t) {
 		res.Reason = reason(ReasonHoldExpired)
 		return
@@ -227,13 +230,15 @@ func ApplyStock(s *State, row schemas.StockRow, streamTime time.Time, cfg Config
 }
 
 // ApplyOrderLine applies an outbox order line at stream time streamTime to
-// s (nil for a SKU never seen) and returns the new state: it prunes, then
-// attaches the line's inventory_version to the committed hold of request
-// <checkout_id>:<sku> (dropping it if the stock already shows that version),
-// or remembers the version for a commit still to come. A duplicate line, a
-// line without checkout id or for another SKU changes nothing. ApplyOrderLine
-// never mutates s.
-func ApplyOrderLine(s *State, line schemas.OrderLine, streamTime time.Time, cfg Config) *State {
+// s (nil for a SKU never seen), with log the dedup store (nil: empty), and
+// returns the new state: it prunes, then attaches the line's
+// inventory_version to the committed hold of request <checkout_id>:<sku>
+// (dropping it if the stock already shows that version), or remembers the
+// version for a commit still to come. A duplicate line (also one arriving
+// after its commit, which log holds within the dedup window, had its hold
+// dropped), a line without checkout id or for another SKU changes nothing.
+// ApplyOrderLine never mutates s and never writes to log.
+func ApplyOrderLine(s *State, line schemas.OrderLine, streamTime time.Time, cfg Config, log Log) *State {
 	if s != nil && s.SKU != "" && s.SKU != line.SKU {
 		return s
 	}
@@ -257,7 +262,7 @@ func ApplyOrderLine(s *State, line schemas.OrderLine, streamTime time.Time, cfg 
 		}
 		return n
 	}
-	if n.handledOp(r, schemas.OpCommit, streamTime, cfg.DedupWindow) != nil {
+	if _, ok := handledOp(log, r, schemas.OpCommit, streamTime, cfg.DedupWindow); ok {
 		return n // the commit was handled and its hold is gone already
 	}
 	i, ok := n.pendingIndex(r)
@@ -268,11 +273,11 @@ func ApplyOrderLine(s *State, line schemas.OrderLine, streamTime time.Time, cfg 
 	return n
 }
 
-// Tick prunes s at stream time streamTime: expired holds, dedup entries and
-// pending order lines older than the dedup window, and committed holds past
-// their grace (Outbox false) or the dedup window (Outbox true, the safety
-// valve). It returns s itself when there is nothing to prune, and never
-// mutates s.
+// Tick prunes s at stream time streamTime: expired holds, pending order
+// lines older than the dedup window, and committed holds past their grace
+// (Outbox false) or the dedup window (Outbox true, the safety valve). It
+// returns s itself when there is nothing to prune, and never mutates s. The
+// dedup store is not in s: it prunes itself (see [MemoryLog.Prune]).
 func Tick(s *State, streamTime time.Time, cfg Config) *State {
 	if s == nil {
 		return nil
@@ -313,17 +318,12 @@ func (s *State) prunable(t time.Time, cfg Config) bool {
 			return true
 		}
 	}
-	for i := range s.Dedup {
-		if olderThan(s.Dedup[i].At, t, cfg.DedupWindow) {
-			return true
-		}
-	}
 	return false
 }
 
 // pruned returns a copy of s (a new empty State for nil) without what
-// pruning at t drops. The copy owns its slices; its Dedup has room for one
-// more entry.
+// pruning at t drops. The copy owns its slices; its Holds have room for one
+// more.
 func (s *State) pruned(t time.Time, cfg Config) *State {
 	if s == nil {
 		return &State{}
@@ -345,14 +345,6 @@ func (s *State) pruned(t time.Time, cfg Config) *State {
 			}
 		}
 	}
-	if len(s.Dedup) > 0 {
-		n.Dedup = make([]Handled, 0, len(s.Dedup)+1)
-		for i := range s.Dedup {
-			if !olderThan(s.Dedup[i].At, t, cfg.DedupWindow) {
-				n.Dedup = append(n.Dedup, s.Dedup[i])
-			}
-		}
-	}
 	return n
 }
 
@@ -364,6 +356,16 @@ func (s *State) putHold(h Hold) {
 		return
 	}
 	s.Holds = slices.Insert(s.Holds, i, h)
+}
+
+// closed reports whether the release or commit of a request was handled
+// within the dedup window ending at t.
+func closed(log Log, requestID string, t time.Time, window time.Duration) bool {
+	if _, ok := handledOp(log, requestID, schemas.OpRelease, t, window); ok {
+		return true
+	}
+	_, ok := handledOp(log, requestID, schemas.OpCommit, t, window)
+	return ok
 }
 
 func reject(res *schemas.ReservationResult, why string) {

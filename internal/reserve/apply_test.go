@@ -53,15 +53,21 @@ func ol(co string, qty int32, version int64, at time.Duration) step {
 
 func tick(at time.Duration) step { return step{at, nil} }
 
-// run applies steps in order with a never-decreasing stream time and
-// returns the final state, every command's result, and the final stream
-// time. It checks on the way that no function mutates its input state.
-func run(t *testing.T, cfg reserve.Config, steps []step) (*reserve.State, []schemas.ReservationResult, time.Time) {
+// run applies steps in order with a never-decreasing stream time, keeping
+// the dedup store as the processor does: every result ApplyCommand says to
+// store is put in a MemoryLog, which is pruned at every tick when prune is
+// set (and never otherwise: the core must ignore aged entries itself). It
+// returns the final state, every command's result, the final stream time
+// and the log. It checks on the way that no function mutates its input
+// state, and that store is false exactly for an invalid command or one the
+// log holds within the dedup window, which then changes nothing.
+func run(t *testing.T, cfg reserve.Config, steps []step, prune bool) (*reserve.State, []schemas.ReservationResult, time.Time, reserve.MemoryLog) {
 	t.Helper()
 	var (
 		s       *reserve.State
 		results []schemas.ReservationResult
 		now     time.Time
+		log     = reserve.MemoryLog{}
 	)
 	for i, st := range steps {
 		if at := t0.Add(st.at); at.After(now) {
@@ -70,21 +76,39 @@ func run(t *testing.T, cfg reserve.Config, steps []step) (*reserve.State, []sche
 		before := mustEncode(t, s)
 		switch r := st.rec.(type) {
 		case schemas.ReservationCommand:
-			s2, res := reserve.ApplyCommand(s, r, now, cfg)
+			s2, res, store := reserve.ApplyCommand(s, r, now, cfg, log)
+			stored, dup := inWindow(log, r.CommandID, now, cfg)
+			invalid := reasonOf(res) == reserve.ReasonInvalidCommand
+			switch {
+			case store && (dup || invalid):
+				t.Fatalf("step %d: store true for a duplicate or invalid command: %+v", i, res)
+			case !store && !dup && !invalid:
+				t.Fatalf("step %d: store false for a new command: %+v", i, res)
+			case !store && s2 != s:
+				t.Fatalf("step %d: a command not to store changed the state", i)
+			case dup && !reflect.DeepEqual(res, stored.Result):
+				t.Fatalf("step %d: duplicate got %+v, stored %+v", i, res, stored.Result)
+			}
+			if store {
+				log.Put(r.CommandID, reserve.Handled{At: now.UTC(), Result: res})
+			}
 			results = append(results, res)
 			s = keep(t, i, s, s2, before)
 		case schemas.StockRow:
 			s = keep(t, i, s, reserve.ApplyStock(s, r, now, cfg), before)
 		case schemas.OrderLine:
-			s = keep(t, i, s, reserve.ApplyOrderLine(s, r, now, cfg), before)
+			s = keep(t, i, s, reserve.ApplyOrderLine(s, r, now, cfg, log), before)
 		case nil:
 			s = keep(t, i, s, reserve.Tick(s, now, cfg), before)
+			if prune {
+				log.Prune(now, cfg.DedupWindow)
+			}
 		default:
 			t.Fatalf("step %d: unknown record %T", i, st.rec)
 		}
 		checkRoundTrip(t, s)
 	}
-	return s, results, now
+	return s, results, now, log
 }
 
 // keep checks that the step left its input state as it was and returns the
@@ -309,18 +333,26 @@ func TestRules(t *testing.T) {
 			status: "committed", avail: 6, holds: 1},
 		{name: "duplicate release after a new reserve of another request", steps: []step{stk(4, 1, 0), rsv("co1", 4, 0), rel("co1", "abandoned", m), rsv("co2", 4, m), rel("co1", "abandoned", m)},
 			status: "released", reason: "abandoned", avail: 0, holds: 1},
-		{name: "dedup entries are pruned after the window", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), tick(48*time.Hour + time.Millisecond)},
+		{name: "redelivered reserve at exactly the window gets its stored result", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), tick(48 * time.Hour), rsv("co1", 4, 0)},
 			status: "reserved", avail: 10,
-			check: func(t *testing.T, s *reserve.State, _ []schemas.ReservationResult) {
-				if len(s.Dedup) != 0 {
-					t.Errorf("dedup = %d entries, want none", len(s.Dedup))
+			check: func(t *testing.T, s *reserve.State, res []schemas.ReservationResult) {
+				if !reflect.DeepEqual(res[0], res[1]) {
+					t.Errorf("redelivery got %+v, want the stored %+v", res[1], res[0])
 				}
 			}},
-		{name: "dedup entries are kept at exactly the window", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), tick(48 * time.Hour)},
-			status: "reserved", avail: 10,
+		{name: "release at exactly the window still finds its expired reserve", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), rel("co1", "abandoned", 48*time.Hour)},
+			status: "released", reason: "hold_expired", avail: 10},
+		{name: "release past the window ignores its reserve's aged entry", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), rel("co1", "abandoned", 48*time.Hour+time.Millisecond)},
+			status: "released", reason: "unknown_hold", avail: 10},
+		{name: "release past the window ignores its commit's aged entry", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), cmt("co1", 4, m), ol("co1", 4, 2, m), stk(6, 2, m), rel("co1", "abandoned", 48*time.Hour+m+time.Millisecond)},
+			status: "released", reason: "unknown_hold", avail: 6},
+		{name: "reserve reordered after an aged release is stale, not closed", steps: []step{stk(10, 1, 0), rel("co1", "abandoned", 0), tick(48*time.Hour + time.Millisecond), rsv("co1", 1, 0)},
+			status: "rejected", reason: "stale_command", avail: 10},
+		{name: "order line after its commit's entry aged out waits as pending", steps: []step{stk(10, 1, 0), cmt("co1", 2, 0), tick(48*time.Hour + time.Millisecond), ol("co1", 2, 2, 48*time.Hour+time.Millisecond)},
+			status: "committed", reason: "late_commit", avail: 10,
 			check: func(t *testing.T, s *reserve.State, _ []schemas.ReservationResult) {
-				if len(s.Dedup) != 1 {
-					t.Errorf("dedup = %d entries, want 1", len(s.Dedup))
+				if len(s.Pending) != 1 {
+					t.Errorf("pending = %+v, want the line", s.Pending)
 				}
 			}},
 		{name: "redelivered reserve after the window is refused as stale", steps: []step{stk(10, 1, 0), rsv("co1", 4, 0), tick(49 * time.Hour), rsv("co1", 4, 0)},
@@ -332,7 +364,13 @@ func TestRules(t *testing.T) {
 			if tc.cfg != nil {
 				cfg = *tc.cfg
 			}
-			s, res, now := run(t, cfg, tc.steps)
+			// The core ignores aged entries itself: keeping or pruning
+			// them gives the same results and states.
+			s, res, now, _ := run(t, cfg, tc.steps, false)
+			ps, pres, _, _ := run(t, cfg, tc.steps, true)
+			if !reflect.DeepEqual(res, pres) || !bytes.Equal(mustEncode(t, s), mustEncode(t, ps)) {
+				t.Errorf("pruning the log changed the run:\n kept   %+v %+v\n pruned %+v %+v", res, s, pres, ps)
+			}
 			if len(res) > 0 {
 				last := res[len(res)-1]
 				if last.Status != tc.status || reasonOf(last) != tc.reason {
@@ -357,22 +395,31 @@ func TestRules(t *testing.T) {
 
 func TestDuplicateChangesNothing(t *testing.T) {
 	cfg := reserve.DefaultConfig()
+	log := reserve.MemoryLog{}
 	s := reserve.ApplyStock(nil, stockRow(10, 1, t0), t0, cfg)
 	c := command(schemas.OpReserve, "co1", 3, t0)
-	s1, r1 := reserve.ApplyCommand(s, c, t0, cfg)
-	// Even much later (and with expired holds to prune), a duplicate
-	// returns the same pointer and result.
-	later := t0.Add(time.Hour)
-	s2, r2 := reserve.ApplyCommand(s1, c, later, cfg)
-	if s2 != s1 {
-		t.Error("a duplicate returned a new state")
+	s1, r1, store := reserve.ApplyCommand(s, c, t0, cfg, log)
+	if !store {
+		t.Fatal("a new command is not to be stored")
 	}
-	if !reflect.DeepEqual(r1, r2) {
-		t.Errorf("duplicate result %+v, want %+v", r2, r1)
+	log.Put(c.CommandID, reserve.Handled{At: t0, Result: r1})
+	want := r1
+	want.ExpiresAt = ptr(*r1.ExpiresAt)
+	// The caller changing the result it stored does not change the store.
+	*r1.ExpiresAt = time.Time{}
+	// Even much later (and with expired holds to prune), a duplicate
+	// returns the same pointer and the stored result, and nothing to store.
+	later := t0.Add(time.Hour)
+	s2, r2, store := reserve.ApplyCommand(s1, c, later, cfg, log)
+	if s2 != s1 || store {
+		t.Errorf("a duplicate returned a new state (%v) or store %v", s2 != s1, store)
+	}
+	if !reflect.DeepEqual(r2, want) {
+		t.Errorf("duplicate result %+v, want %+v", r2, want)
 	}
 	// The returned result does not alias the stored one.
 	*r2.ExpiresAt = time.Time{}
-	if r3, _ := s1.StoredResult(c.CommandID, later, cfg); !reflect.DeepEqual(r3, r1) {
+	if r3 := log[c.CommandID].Result; !reflect.DeepEqual(r3, want) {
 		t.Errorf("stored result changed through a returned pointer: %+v", r3)
 	}
 }

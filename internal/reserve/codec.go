@@ -11,11 +11,11 @@ import (
 	"cartstream/schemas"
 )
 
-// The table encoding of a State, version 1. Integers are varints
+// The table encoding of a State, version 2. Integers are varints
 // (encoding/binary: uvarint, or zig-zag varint for signed values), strings a
-// uvarint length and their bytes, times as described at appendTime:
+// uvarint length and their bytes, times as described at encoder.time:
 //
-//	byte     format version (1)
+//	byte     format version (2)
 //	uvarint  flags: bit 0 Known
 //	string   SKU
 //	varint   OnHand, Version
@@ -28,29 +28,41 @@ import (
 //	  varint   InventoryVersion
 //	uvarint  number of pending lines, then each: string RequestID,
 //	         varint InventoryVersion, time At
-//	uvarint  number of dedup entries, then each:
-//	  time     At
-//	  byte     flags: bit 0 Reason set, bit 1 ExpiresAt set, bit 2 RequestID
-//	           stored (else CommandID = RequestID ":" op), bit 3 CheckoutID
-//	           stored (else RequestID = CheckoutID ":" SKU), bit 4 SKU stored
-//	           (else the state's SKU)
-//	  byte     op: 0 reserve, 1 release, 2 commit, 3 stored as a string
-//	  byte     status: 0 reserved, 1 rejected, 2 released, 3 committed,
-//	           4 stored as a string
-//	  [byte]   reason (if set): 1… a known reason (reasonCodes), 0 stored
-//	  [string] op, status, reason when stored
-//	  string   CommandID, CartID, [SKU], [RequestID], [CheckoutID]
-//	  varint   Qty, Available
-//	  [time]   ExpiresAt
-//	  time     EventTime
+//
+// Version 1 also held the dedup entries; it is rejected (nothing stored in
+// it was ever deployed).
+//
+// The encoding of one dedup entry ([AppendHandled]), version 1:
+//
+//	byte     format version (entryV1: 0x81, never a State's version, so
+//	         neither decodes as the other)
+//	time     At
+//	byte     flags: bit 0 Reason set, bit 1 ExpiresAt set, bit 2 RequestID
+//	         stored (else CommandID = RequestID ":" op), bit 3 CheckoutID
+//	         stored (else RequestID = CheckoutID ":" SKU), bit 4 SKU stored
+//	         (else empty)
+//	byte     op: 0 reserve, 1 release, 2 commit, 3 stored as a string
+//	byte     status: 0 reserved, 1 rejected, 2 released, 3 committed,
+//	         4 stored as a string
+//	[byte]   reason (if set): 1… a known reason (reasonCodes), 0 stored
+//	[string] op, status, reason when stored
+//	string   CommandID, CartID, [SKU], [RequestID], [CheckoutID]
+//	varint   Qty, Available
+//	[time]   ExpiresAt
+//	time     EventTime
 //
 // Ids that follow DESIGN §6 (request_id = <checkout_id>:<sku>, command_id =
 // <request_id>:<op>) are stored once and the others are decoded as
 // substrings of them, so decoding allocates one string for all text. The
-// encoding is exact: Decode(Encode(s)) equals s field for field (times in
-// UTC, as every State this package makes holds them).
+// encodings are exact: Decode(Encode(s)) equals s, and
+// DecodeHandled(AppendHandled(nil, h)) equals h, field for field (times in
+// UTC, as every State and result this package makes holds them).
 
-const formatV1 byte = 1
+// Format versions: the first byte of an encoding.
+const (
+	formatV2 byte = 2
+	entryV1  byte = 0x81
+)
 
 // Flag bits.
 const (
@@ -93,8 +105,8 @@ const (
 	maxUnixSec        = math.MaxInt64 + zeroUnixSec
 )
 
-// ErrBadEncoding is wrapped by [Decode]'s errors.
-var ErrBadEncoding = errors.New("reserve: bad state encoding")
+// ErrBadEncoding is wrapped by the errors of [Decode] and [DecodeHandled].
+var ErrBadEncoding = errors.New("reserve: bad encoding")
 
 // Encode returns the table encoding of s; nil encodes as the empty State.
 // It fails, with context, for a State this package never makes: a hold
@@ -110,7 +122,7 @@ func AppendEncode(b []byte, s *State) ([]byte, error) {
 		s = &State{}
 	}
 	e := encoder{b: b}
-	e.b = append(e.b, formatV1)
+	e.b = append(e.b, formatV2)
 	var flags uint64
 	if s.Known {
 		flags |= stateKnown
@@ -163,15 +175,20 @@ func AppendEncode(b []byte, s *State) ([]byte, error) {
 		e.varint(p.InventoryVersion)
 		e.time(p.At)
 	}
-
-	e.uvarint(uint64(len(s.Dedup)))
-	for i := range s.Dedup {
-		e.time(s.Dedup[i].At)
-		e.result(&s.Dedup[i].Result, s.SKU)
-	}
 	return e.b, nil
 }
 
+// AppendHandled appends the encoding of one dedup entry to b. Every Handled
+// encodes; see [DecodeHandled].
+func AppendHandled(b []byte, h Handled) []byte {
+	e := encoder{b: b}
+	e.b = append(e.b, entryV1)
+	e.time(h.At)
+	e.result(&h.Result, "")
+	return e.b
+}
+
+// result appends r; its SKU is stored unless it is sku.
 func (e *encoder) result(r *schemas.ReservationResult, sku string) {
 	var f byte
 	if r.Reason != nil {
@@ -259,9 +276,6 @@ func sizeHint(s *State) int {
 	for i := range s.Pending {
 		n += 16 + len(s.Pending[i].RequestID)
 	}
-	for i := range s.Dedup {
-		n += 40 + len(s.Dedup[i].Result.CommandID) + len(s.Dedup[i].Result.CartID)
-	}
 	return n
 }
 
@@ -309,7 +323,7 @@ func (e *encoder) time(t time.Time) {
 // and say where the input went wrong. Decode never panics, whatever its
 // input.
 func Decode(data []byte) (*State, error) {
-	d := decoder{data: data, all: string(data)}
+	d := decoder{data: data, all: string(data), kind: "state"}
 	s, err := d.state()
 	if err != nil {
 		return nil, err
@@ -317,9 +331,28 @@ func Decode(data []byte) (*State, error) {
 	return s, nil
 }
 
+// DecodeHandled reads a dedup entry that [AppendHandled] wrote. Errors wrap
+// [ErrBadEncoding] and say where the input went wrong. DecodeHandled never
+// panics, whatever its input.
+func DecodeHandled(data []byte) (Handled, error) {
+	d := decoder{data: data, all: string(data), kind: "dedup entry"}
+	var h Handled
+	if v := d.byte("format version"); d.err == nil && v != entryV1 {
+		d.fail("format version %#x, want %#x", v, entryV1)
+	}
+	h.At = d.time("at")
+	d.result(&h.Result, "")
+	d.end()
+	if d.err != nil {
+		return Handled{}, d.err
+	}
+	return h, nil
+}
+
 type decoder struct {
 	data   []byte
 	all    string // data as one string; decoded strings are substrings
+	kind   string // what data encodes, for errors
 	off    int
 	lastMS int64
 	err    error
@@ -327,7 +360,14 @@ type decoder struct {
 
 func (d *decoder) fail(what string, args ...any) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: at byte %d: %s", ErrBadEncoding, d.off, fmt.Sprintf(what, args...))
+		d.err = fmt.Errorf("%w: %s at byte %d: %s", ErrBadEncoding, d.kind, d.off, fmt.Sprintf(what, args...))
+	}
+}
+
+// end fails unless all of data was read.
+func (d *decoder) end() {
+	if d.err == nil && d.off != len(d.data) {
+		d.fail("%d trailing bytes", len(d.data)-d.off)
 	}
 }
 
@@ -384,7 +424,6 @@ func (d *decoder) int32(what string) int32 {
 const (
 	minHold    = 7 // flags, 2 strings, qty, 2 times, version
 	minPending = 3 // string, version, time
-	minHandled = 9 // at, flags, op, status, 2 strings, qty, available, event_time
 )
 
 // count reads a number of items, each at least size bytes long.
@@ -447,8 +486,8 @@ func (d *decoder) time(what string) time.Time {
 }
 
 func (d *decoder) state() (*State, error) {
-	if v := d.byte("format version"); d.err == nil && v != formatV1 {
-		d.fail("format version %d, want %d", v, formatV1)
+	if v := d.byte("format version"); d.err == nil && v != formatV2 {
+		d.fail("format version %d, want %d", v, formatV2)
 	}
 	flags := d.uvarint("state flags")
 	if flags&^stateKnown != 0 {
@@ -480,20 +519,7 @@ func (d *decoder) state() (*State, error) {
 			}
 		}
 	}
-	if n := d.count("dedup entries", minHandled); n > 0 {
-		s.Dedup = make([]Handled, n)
-		// One allocation for all reasons and expiry times the entries
-		// point to.
-		reasons := make([]string, n)
-		expiries := make([]time.Time, n)
-		for i := range s.Dedup {
-			s.Dedup[i].At = d.time("dedup at")
-			d.result(&s.Dedup[i].Result, s.SKU, &reasons[i], &expiries[i])
-		}
-	}
-	if d.err == nil && d.off != len(d.data) {
-		d.fail("%d trailing bytes", len(d.data)-d.off)
-	}
+	d.end()
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -526,7 +552,8 @@ func (d *decoder) hold(h *Hold, sku string) {
 	h.InventoryVersion = d.varint("hold inventory_version")
 }
 
-func (d *decoder) result(r *schemas.ReservationResult, sku string, reason *string, expires *time.Time) {
+// result reads a result whose SKU, unless stored, is sku.
+func (d *decoder) result(r *schemas.ReservationResult, sku string) {
 	f := d.byte("result flags")
 	op := d.byte("result op")
 	status := d.byte("result status")
@@ -562,11 +589,11 @@ func (d *decoder) result(r *schemas.ReservationResult, sku string, reason *strin
 		r.Status = statusCodes[status]
 	}
 	if f&resReason != 0 {
-		*reason = reasonCodes[rc]
+		reason := reasonCodes[rc]
 		if rc == 0 {
-			*reason = d.str("result reason")
+			reason = d.str("result reason")
 		}
-		r.Reason = reason
+		r.Reason = &reason
 	}
 	r.CommandID = d.str("result command_id")
 	r.CartID = d.str("result cart_id")
@@ -591,8 +618,8 @@ func (d *decoder) result(r *schemas.ReservationResult, sku string, reason *strin
 	r.Qty = d.int32("result qty")
 	r.Available = d.varint("result available")
 	if f&resExpires != 0 {
-		*expires = d.time("result expires_at")
-		r.ExpiresAt = expires
+		expires := d.time("result expires_at")
+		r.ExpiresAt = &expires
 	}
 	r.EventTime = d.time("result event_time")
 }

@@ -4,12 +4,14 @@
 // committed holds with the order outbox.
 //
 // It owns the State of a SKU (stock and version from CDC, holds by request
-// id, order lines waiting for their commit, and the dedup store of handled
-// command ids with their results), the functions that move it
+// id, order lines waiting for their commit), the functions that move it
 // ([ApplyCommand], [ApplyStock], [ApplyOrderLine], [Tick]), the availability
-// rule ([Available]) and the State's table encoding ([Encode], [Decode]).
-// The goka processor around it decodes records, keeps stream time, calls
-// these functions and writes what they return.
+// rule ([Available]) and the table encodings of a State ([Encode],
+// [Decode]) and of a dedup entry ([AppendHandled], [DecodeHandled]). The
+// dedup store of handled commands is not part of the State: the caller
+// keeps it and hands it in as a [Log] (see "The dedup store" below). The
+// goka processor around the package decodes records, keeps stream time,
+// calls these functions and writes what they return.
 //
 // The package must never read a clock (no time.Now, timers or tickers) and
 // never do I/O. Every instant comes from the caller as stream time: the
@@ -29,8 +31,8 @@
 // line, whichever of the stock row and the order line arrives first; with
 // Config.Outbox false, after Config.CommitGrace of stream time instead.
 // Every command's result is kept under its command id for
-// Config.DedupWindow of stream time; a redelivered command gets the stored
-// result again and changes nothing.
+// Config.DedupWindow of stream time, in the caller's dedup store; a
+// redelivered command gets the stored result again and changes nothing.
 //
 // # Decisions where DESIGN §6 is silent
 //
@@ -41,9 +43,10 @@
 //     for the SKU (or a tick). The TTL is Config.HoldTTL, or the command's
 //     hold_ttl_ms when that is positive, capped at Config.DedupWindow so a
 //     live hold always has its reserve in the dedup store.
-//   - The dedup store, and order lines waiting for their commit, keep an
-//     entry while stream time is at most DedupWindow past the stream time at
-//     which it was recorded.
+//   - A dedup entry counts, and an order line waits for its commit, while
+//     stream time is at most DedupWindow past the stream time at which it
+//     was recorded. The dedup store may return older entries; they are
+//     ignored, so when the store prunes them does not matter.
 //   - With Outbox false a committed hold is dropped once stream time is more
 //     than CommitGrace past the commit's event time. [Available] has no
 //     Config, so such a hold counts until the next record or tick prunes it
@@ -134,12 +137,37 @@
 //     Reserves are then rejected with insufficient_stock until it recovers,
 //     holds are never cut, and no reserve ever produces a negative value.
 //
+// # The dedup store
+//
+// The inventory processor keeps the results of handled commands beside the
+// SKU states, one key per command id ([MemoryLog] is an in-memory store for
+// tests and simulations). The functions only read it, through [Log]: a nil
+// Log is an empty store. [ApplyCommand] looks up the command's own id, and
+// the ids of the other operations on its request where the rules above
+// depend on them (a reserve: its release and commit; a release: its commit
+// and reserve); [ApplyOrderLine] looks up its request's commit.
+//
+// ApplyCommand's third result, store, says what the caller writes: when it
+// is true the caller must store Handled{At: streamTime.UTC(), Result: res}
+// under cmd.CommandID before applying the next command for the SKU (which
+// may be the command's redelivery, or its request's next operation). It is
+// false for a dedup hit, which returns the stored result and the state it
+// was given, and for a malformed command, which is never stored. The store
+// must keep an entry for DedupWindow of stream time after its At and may
+// drop it any time later ([MemoryLog.Prune]). Since the entry says the
+// command was applied, the caller should make it durable no earlier than
+// the state the command returned. [AppendHandled] and [DecodeHandled] are
+// an entry's table encoding. A State that reports [State.Empty] may be
+// deleted: its commands stay in the store.
+//
 // # Cost
 //
-// Every transition copies the SKU's state, and the state holds the results
-// of every command of the last dedup window: the cost of a record, and of
-// its table encoding, grows linearly with the commands the SKU handled in
-// that window (about 60 bytes each encoded). bench_test.go measures it.
+// Every transition copies the SKU's state: its holds and pending order
+// lines. The cost of a record, and of its table encoding, is O(holds +
+// pending) of the SKU, independent of how many commands it handled; a
+// command adds at most three lookups in the dedup store and one entry for
+// the caller to write (about 20 bytes plus its command id, cart id and
+// SKU). bench_test.go measures it.
 //
 // # Boundaries
 //

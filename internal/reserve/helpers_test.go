@@ -57,9 +57,6 @@ func normalize(s *reserve.State) *reserve.State {
 	if len(n.Pending) == 0 {
 		n.Pending = nil
 	}
-	if len(n.Dedup) == 0 {
-		n.Dedup = nil
-	}
 	return &n
 }
 
@@ -82,6 +79,38 @@ func checkRoundTrip(t testing.TB, s *reserve.State) {
 	if b2 := mustEncode(t, got); !bytes.Equal(b, b2) {
 		t.Fatalf("re-encoding differs:\n%x\n%x", b, b2)
 	}
+}
+
+// checkHandledRoundTrip checks that h survives AppendHandled and
+// DecodeHandled exactly, appended after other bytes too, and that
+// re-encoding gives the same bytes.
+func checkHandledRoundTrip(t testing.TB, h reserve.Handled) {
+	t.Helper()
+	b := reserve.AppendHandled(nil, h)
+	got, err := reserve.DecodeHandled(b)
+	if err != nil {
+		t.Fatalf("DecodeHandled(AppendHandled(h)): %v", err)
+	}
+	if !reflect.DeepEqual(got, h) {
+		t.Fatalf("round trip changed the entry:\n got %+v\nwant %+v", got, h)
+	}
+	if b2 := reserve.AppendHandled([]byte("prefix"), got); !bytes.Equal(b2, append([]byte("prefix"), b...)) {
+		t.Fatalf("re-encoding differs:\n%x\n%x", b, b2)
+	}
+}
+
+// inWindow returns the entry of a command id in log if it counts at
+// streamTime: not more than the dedup window before it.
+func inWindow(log reserve.MemoryLog, commandID string, streamTime time.Time, cfg reserve.Config) (reserve.Handled, bool) {
+	w := cfg.DedupWindow
+	if w <= 0 {
+		w = reserve.DefaultDedupWindow
+	}
+	h, ok := log.Handled(commandID)
+	if !ok || streamTime.Sub(h.At) > w {
+		return reserve.Handled{}, false
+	}
+	return h, true
 }
 
 // reasonOf renders a result's reason for messages and comparisons.

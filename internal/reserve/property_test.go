@@ -70,6 +70,7 @@ type world struct {
 	nextID             int
 
 	state *reserve.State
+	dedup reserve.MemoryLog // the processor's dedup store
 	m     *model
 	log   []logged // every delivery, for the replays
 
@@ -84,6 +85,7 @@ type logged struct {
 	rec    any
 	stream time.Time
 	res    *schemas.ReservationResult
+	store  bool
 }
 
 func newWorld(seed uint64) *world {
@@ -103,10 +105,24 @@ func newWorld(seed uint64) *world {
 		seed: seed, rng: rng, cfg: cfg, versionedDeletes: rng.IntN(2) == 0,
 		clock: t0, stream: t0,
 		orderVer: map[string]int64{},
+		dedup:    reserve.MemoryLog{},
 		m:        newModel(cfg),
 		first:    map[string]schemas.ReservationResult{},
 		stats:    map[string]int{},
 	}
+}
+
+// countingLog is the world's dedup store as the core sees it: it counts
+// the lookups that find an entry older than the dedup window, which the
+// core must ignore.
+type countingLog struct{ w *world }
+
+func (l countingLog) Handled(id string) (reserve.Handled, bool) {
+	h, ok := l.w.dedup.Handled(id)
+	if ok && l.w.stream.Sub(h.At) > l.w.cfg.DedupWindow {
+		l.w.stats["aged entries found"]++
+	}
+	return h, ok
 }
 
 func (w *world) failf(format string, args ...any) error {
@@ -340,11 +356,17 @@ func (w *world) deliverRec(rec any) error {
 	l := logged{rec: rec, stream: t}
 	switch r := rec.(type) {
 	case schemas.ReservationCommand:
-		next, res := reserve.ApplyCommand(prev, r, t, w.cfg)
+		next, res, store := reserve.ApplyCommand(prev, r, t, w.cfg, countingLog{w})
 		want, dup := w.m.command(r, t)
-		l.res = &res
+		l.res, l.store = &res, store
 		if !reflect.DeepEqual(res, want) {
 			return w.failf("%s: result\n got %s\nwant %s", r.CommandID, fmtResult(res), fmtResult(want))
+		}
+		if store == dup {
+			return w.failf("%s: store %v for a command the model calls duplicate %v", r.CommandID, store, dup)
+		}
+		if store {
+			w.dedup.Put(r.CommandID, reserve.Handled{At: t.UTC(), Result: res})
 		}
 		if dup {
 			w.stats["duplicates"]++
@@ -364,11 +386,17 @@ func (w *world) deliverRec(rec any) error {
 		w.state = reserve.ApplyStock(prev, r, t, w.cfg)
 		w.m.stock(r, t)
 	case schemas.OrderLine:
-		w.state = reserve.ApplyOrderLine(prev, r, t, w.cfg)
+		w.state = reserve.ApplyOrderLine(prev, r, t, w.cfg, countingLog{w})
 		w.m.line(r, t)
 	case nil:
 		w.state = reserve.Tick(prev, t, w.cfg)
 		w.m.prune(t)
+		// The store prunes itself now and then; until it does, the core
+		// must ignore its aged entries.
+		if w.rng.IntN(10) == 0 {
+			w.dedup.Prune(t, w.cfg.DedupWindow)
+			w.stats["log prunes"]++
+		}
 	}
 	w.log = append(w.log, l)
 	return w.check()
@@ -471,39 +499,76 @@ func fmtResult(r schemas.ReservationResult) string {
 		r.CommandID, r.Op, r.Qty, r.Status, reasonOf(r), r.Available, exp, r.EventTime.Sub(t0))
 }
 
-// replay re-applies the world's log to a fresh state, restarting now and
-// then (an Encode/Decode round trip, as a restart restores the table from
-// its changelog), checks every result against the first run and returns
-// the final encoding.
-func (w *world) replay() ([]byte, error) {
+// replay re-applies the world's log to a fresh state and dedup store,
+// pruning the store at other moments than the first run did and restarting
+// now and then: as a restart restores the tables from their changelogs, the
+// state goes through Encode and Decode and every dedup entry through
+// AppendHandled and DecodeHandled, and an Empty state is deleted (the
+// processor may). It checks every result and store flag against the first
+// run and returns the final state and store.
+func (w *world) replay() (*reserve.State, reserve.MemoryLog, error) {
 	rng := rand.New(rand.NewPCG(w.seed, 0x7e51a7))
 	var s *reserve.State
+	log := reserve.MemoryLog{}
 	for i, l := range w.log {
 		if rng.IntN(20) == 0 {
 			b, err := reserve.Encode(s)
 			if err != nil {
-				return nil, fmt.Errorf("step %d: %w", i, err)
+				return nil, nil, fmt.Errorf("step %d: %w", i, err)
 			}
 			if s, err = reserve.Decode(b); err != nil {
-				return nil, fmt.Errorf("step %d: %w", i, err)
+				return nil, nil, fmt.Errorf("step %d: %w", i, err)
 			}
+			if s.Empty() {
+				s = nil
+				w.stats["empty deleted"]++
+			}
+			restored := reserve.MemoryLog{}
+			for id, h := range log {
+				if restored[id], err = reserve.DecodeHandled(reserve.AppendHandled(nil, h)); err != nil {
+					return nil, nil, fmt.Errorf("step %d: entry %s: %w", i, id, err)
+				}
+			}
+			log = restored
+		}
+		if rng.IntN(15) == 0 {
+			log.Prune(l.stream, w.cfg.DedupWindow)
 		}
 		switch r := l.rec.(type) {
 		case schemas.ReservationCommand:
 			var res schemas.ReservationResult
-			s, res = reserve.ApplyCommand(s, r, l.stream, w.cfg)
-			if !reflect.DeepEqual(res, *l.res) {
-				return nil, fmt.Errorf("step %d: replayed result %s, first run %s", i, fmtResult(res), fmtResult(*l.res))
+			var store bool
+			s, res, store = reserve.ApplyCommand(s, r, l.stream, w.cfg, log)
+			if !reflect.DeepEqual(res, *l.res) || store != l.store {
+				return nil, nil, fmt.Errorf("step %d: replayed result %s store %v, first run %s store %v", i, fmtResult(res), store, fmtResult(*l.res), l.store)
+			}
+			if store {
+				log.Put(r.CommandID, reserve.Handled{At: l.stream.UTC(), Result: res})
 			}
 		case schemas.StockRow:
 			s = reserve.ApplyStock(s, r, l.stream, w.cfg)
 		case schemas.OrderLine:
-			s = reserve.ApplyOrderLine(s, r, l.stream, w.cfg)
+			s = reserve.ApplyOrderLine(s, r, l.stream, w.cfg, log)
 		case nil:
 			s = reserve.Tick(s, l.stream, w.cfg)
 		}
 	}
-	return reserve.Encode(s)
+	return s, log, nil
+}
+
+// sameLogs reports the first difference between two dedup stores in the
+// entries that count at stream time t: those within the dedup window.
+func sameLogs(a, b reserve.MemoryLog, t time.Time, cfg reserve.Config) error {
+	for _, pair := range [][2]reserve.MemoryLog{{a, b}, {b, a}} {
+		for id := range pair[0] {
+			x, okx := inWindow(pair[0], id, t, cfg)
+			y, oky := inWindow(pair[1], id, t, cfg)
+			if okx != oky || !reflect.DeepEqual(x, y) {
+				return fmt.Errorf("entry %s: %+v (%v) vs %+v (%v)", id, x, okx, y, oky)
+			}
+		}
+	}
+	return nil
 }
 
 func simParams(t *testing.T) (seeds []uint64, steps int) {
@@ -544,16 +609,15 @@ func TestSimulation(t *testing.T) {
 		if err := w.run(steps); err != nil {
 			t.Fatalf("%v\nrerun: go test ./internal/reserve -run TestSimulation -reserve.seed=%d", err, seed)
 		}
-		want, err := reserve.Encode(w.state)
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		got, err := w.replay()
+		s, log, err := w.replay()
 		if err != nil {
 			t.Fatalf("seed %d: replay: %v", seed, err)
 		}
-		if !bytes.Equal(got, want) {
+		if !(s.Empty() && w.state.Empty()) && !bytes.Equal(mustEncode(t, s), mustEncode(t, w.state)) {
 			t.Fatalf("seed %d: replay with restarts gave different state bytes", seed)
+		}
+		if err := sameLogs(log, w.dedup, w.stream, w.cfg); err != nil {
+			t.Fatalf("seed %d: replay gave another dedup store: %v", seed, err)
 		}
 		for k, v := range w.stats {
 			total[k] += v
@@ -561,7 +625,7 @@ func TestSimulation(t *testing.T) {
 	}
 	// The runs must have exercised every path they are meant to.
 	for _, k := range []string{
-		"duplicates", "rewinds", "reproduced", "swaps",
+		"duplicates", "rewinds", "reproduced", "swaps", "log prunes", "aged entries found",
 		"reserve/reserved/", "reserve/rejected/insufficient_stock", "reserve/rejected/unknown_sku",
 		"reserve/rejected/invalid_quantity", "reserve/rejected/request_closed",
 		"release/released/unknown_hold", "release/released/hold_expired", "release/released/cart_changed",

@@ -17,8 +17,8 @@ const (
 	// DefaultCommitGrace is how long a committed hold counts when the
 	// outbox is off (--commit-grace with --outbox=false).
 	DefaultCommitGrace = 15 * time.Minute
-	// DefaultDedupWindow is how long, in stream time, handled command ids
-	// and their results are kept.
+	// DefaultDedupWindow is how long, in stream time, a handled command's
+	// result counts as its dedup entry.
 	DefaultDedupWindow = 48 * time.Hour
 )
 
@@ -70,7 +70,8 @@ type Config struct {
 	// CommitGrace is how long a committed hold counts when Outbox is false
 	// (default 15 min).
 	CommitGrace time.Duration
-	// DedupWindow is how long handled command ids are kept (default 48 h).
+	// DedupWindow is how long, in stream time, a dedup entry counts, and
+	// an order line waits for its commit (default 48 h).
 	DedupWindow time.Duration
 }
 
@@ -160,12 +161,82 @@ type Pending struct {
 	At time.Time
 }
 
-// Handled is a command the SKU handled: its stored result, returned again
-// for a redelivery.
+// Handled is one entry of the dedup store: a command's result, returned
+// again for a redelivery of the command, and when it was handled.
 type Handled struct {
 	// At is the stream time the command was handled.
 	At     time.Time
 	Result schemas.ReservationResult
+}
+
+// Log is the dedup store of handled commands, by command id: the inventory
+// processor keeps it beside the SKU states; MemoryLog is an in-memory one.
+type Log interface {
+	// Handled returns the entry stored under a command id, if any. It may return
+	// entries older than the dedup window; this package ignores those.
+	Handled(commandID string) (Handled, bool)
+}
+
+// MemoryLog is a Log in memory.
+type MemoryLog map[string]Handled
+
+// Handled returns the entry stored under a command id, if any. The entry's
+// pointers are fresh copies: changing them never changes the store.
+func (m MemoryLog) Handled(id string) (Handled, bool) {
+	h, ok := m[id]
+	if !ok {
+		return Handled{}, false
+	}
+	h.Result = copyResult(h.Result)
+	return h, true
+}
+
+// Put stores an entry (what the caller does when ApplyCommand says store).
+// It stores a copy of the result's pointers, so the caller may go on using
+// (and changing) the result it stored. Like any map, a nil MemoryLog reads
+// as empty but cannot be written.
+func (m MemoryLog) Put(commandID string, h Handled) {
+	h.Result = copyResult(h.Result)
+	m[commandID] = h
+}
+
+// Prune removes entries older than window before streamTime: those whose
+// At is more than window before it, which [ApplyCommand] and
+// [ApplyOrderLine] would ignore anyway. A window <= 0 means
+// [DefaultDedupWindow], as in [Config], so Config.DedupWindow may be passed
+// as it is.
+func (m MemoryLog) Prune(streamTime time.Time, window time.Duration) {
+	if window <= 0 {
+		window = DefaultDedupWindow
+	}
+	for id, h := range m {
+		if olderThan(h.At, streamTime, window) {
+			delete(m, id)
+		}
+	}
+}
+
+// lookup returns the entry of a command id in log (nil: empty) if it was
+// handled within the dedup window ending at streamTime.
+func lookup(log Log, commandID string, streamTime time.Time, window time.Duration) (Handled, bool) {
+	if log == nil {
+		return Handled{}, false
+	}
+	h, ok := log.Handled(commandID)
+	if !ok || olderThan(h.At, streamTime, window) {
+		return Handled{}, false
+	}
+	return h, true
+}
+
+// handledOp looks up the entry of an operation on a request: command id
+// CommandID(requestID, op), within the dedup window ending at streamTime.
+// It builds the id only for a non-nil log.
+func handledOp(log Log, requestID string, op schemas.ReservationOp, streamTime time.Time, window time.Duration) (Handled, bool) {
+	if log == nil {
+		return Handled{}, false
+	}
+	return lookup(log, CommandID(requestID, op), streamTime, window)
 }
 
 // State is the reservation state of one SKU: the inventory table's value.
@@ -185,18 +256,16 @@ type State struct {
 	// Pending are order lines waiting for their commit, sorted by
 	// RequestID.
 	Pending []Pending
-	// Dedup are the commands handled within the dedup window, oldest
-	// first.
-	Dedup []Handled
 }
 
 // Empty reports whether the state holds nothing worth keeping: a SKU that
-// never had an inventory row (version 0) and has no holds, pending lines or
-// dedup entries left. The processor may delete such a key from its table. A
-// deleted SKU is not empty: its last version is what keeps a replay of the
-// rows before the delete from bringing its stock back.
+// never had an inventory row (version 0) and has no holds or pending lines
+// left. The processor may delete such a key from its table (a nil State
+// behaves the same); the dedup store is not part of the State and keeps its
+// entries. A deleted SKU is not empty: its last version is what keeps a
+// replay of the rows before the delete from bringing its stock back.
 func (s *State) Empty() bool {
-	return s == nil || !s.Known && s.Version == 0 && len(s.Holds) == 0 && len(s.Pending) == 0 && len(s.Dedup) == 0
+	return s == nil || !s.Known && s.Version == 0 && len(s.Holds) == 0 && len(s.Pending) == 0
 }
 
 // Hold returns the hold of a request.
@@ -211,48 +280,12 @@ func (s *State) Hold(requestID string) (Hold, bool) {
 	return s.Holds[i], true
 }
 
-// StoredResult returns the stored result of a command id within the dedup
-// window ending at streamTime. The result's pointers are fresh copies.
-func (s *State) StoredResult(commandID string, streamTime time.Time, cfg Config) (schemas.ReservationResult, bool) {
-	if s == nil {
-		return schemas.ReservationResult{}, false
-	}
-	cfg = cfg.norm()
-	if e := s.handled(commandID, streamTime, cfg.DedupWindow); e != nil {
-		return copyResult(e.Result), true
-	}
-	return schemas.ReservationResult{}, false
-}
-
 func (s *State) holdIndex(requestID string) (int, bool) {
 	return slices.BinarySearchFunc(s.Holds, requestID, func(h Hold, id string) int { return strings.Compare(h.RequestID, id) })
 }
 
 func (s *State) pendingIndex(requestID string) (int, bool) {
 	return slices.BinarySearchFunc(s.Pending, requestID, func(p Pending, id string) int { return strings.Compare(p.RequestID, id) })
-}
-
-// handled finds a dedup entry still within the window, newest first.
-func (s *State) handled(commandID string, streamTime time.Time, window time.Duration) *Handled {
-	for i := len(s.Dedup) - 1; i >= 0; i-- {
-		e := &s.Dedup[i]
-		if e.Result.CommandID == commandID && !olderThan(e.At, streamTime, window) {
-			return e
-		}
-	}
-	return nil
-}
-
-// handledOp finds the dedup entry of an operation on a request: command id
-// CommandID(requestID, op), without building it.
-func (s *State) handledOp(requestID string, op schemas.ReservationOp, streamTime time.Time, window time.Duration) *Handled {
-	for i := len(s.Dedup) - 1; i >= 0; i-- {
-		e := &s.Dedup[i]
-		if joined(e.Result.CommandID, requestID, string(op)) && !olderThan(e.At, streamTime, window) {
-			return e
-		}
-	}
-	return nil
 }
 
 // Expired reports whether a hold expiring at expiresAt has expired at
@@ -346,7 +379,7 @@ func ValidateCommand(cmd schemas.ReservationCommand) error {
 }
 
 // copyResult returns r with its pointer fields copied, so a caller can
-// never change a result stored in a State.
+// never change a result stored in a dedup store.
 func copyResult(r schemas.ReservationResult) schemas.ReservationResult {
 	if r.Reason != nil {
 		v := *r.Reason

@@ -52,9 +52,13 @@ func TestInvalidCommandIsNotApplied(t *testing.T) {
 	other.SKU, other.RequestID, other.CommandID = "SKU-2", "co1:SKU-2", "co1:SKU-2:reserve"
 	for name, c := range map[string]schemas.ReservationCommand{"malformed": bad, "another sku": other} {
 		t.Run(name, func(t *testing.T) {
-			s2, res := reserve.ApplyCommand(s, c, t0, cfg)
-			if s2 != s {
-				t.Error("state changed")
+			// Not even a stored entry under its (untrusted) command id is
+			// looked at.
+			log := reserve.MemoryLog{}
+			log.Put(c.CommandID, reserve.Handled{At: t0, Result: schemas.ReservationResult{CommandID: c.CommandID, Status: schemas.ResultReserved}})
+			s2, res, store := reserve.ApplyCommand(s, c, t0, cfg, log)
+			if s2 != s || store {
+				t.Errorf("state changed (%v) or store %v", s2 != s, store)
 			}
 			if res.Status != schemas.ResultRejected || reasonOf(res) != reserve.ReasonInvalidCommand || res.Available != 10 {
 				t.Errorf("result %+v", res)
@@ -62,9 +66,9 @@ func TestInvalidCommandIsNotApplied(t *testing.T) {
 		})
 	}
 	t.Run("nil state", func(t *testing.T) {
-		s2, res := reserve.ApplyCommand(nil, bad, t0, cfg)
-		if s2 != nil || reasonOf(res) != reserve.ReasonInvalidCommand {
-			t.Errorf("got %v, %+v", s2, res)
+		s2, res, store := reserve.ApplyCommand(nil, bad, t0, cfg, nil)
+		if s2 != nil || reasonOf(res) != reserve.ReasonInvalidCommand || store {
+			t.Errorf("got %v, %+v, store %v", s2, res, store)
 		}
 	})
 }
@@ -75,14 +79,15 @@ func TestRecordsForAnotherSKUAreIgnored(t *testing.T) {
 	if got := reserve.ApplyStock(s, schemas.StockRow{SKU: "SKU-2", OnHand: 1, Version: 9}, t0, cfg); got != s {
 		t.Error("ApplyStock applied a row of another sku")
 	}
-	if got := reserve.ApplyOrderLine(s, schemas.OrderLine{SKU: "SKU-2", CheckoutID: "co1", InventoryVersion: 9}, t0, cfg); got != s {
+	if got := reserve.ApplyOrderLine(s, schemas.OrderLine{SKU: "SKU-2", CheckoutID: "co1", InventoryVersion: 9}, t0, cfg, nil); got != s {
 		t.Error("ApplyOrderLine applied a line of another sku")
 	}
 }
 
 // A reserve for a request that already holds without a dedup entry for it
-// is only reachable from a state whose entry aged out or was never written
-// (a hand-made state here): it answers the hold and changes nothing.
+// is only reachable when its entry aged out or was never written (a
+// hand-made state and an empty log here): it answers the hold and changes
+// nothing but is stored, like any new command.
 func TestReserveOfAnExistingHoldIsIdempotentByRequest(t *testing.T) {
 	cfg := reserve.DefaultConfig()
 	r := reserve.RequestID("co1", sku)
@@ -97,9 +102,9 @@ func TestReserveOfAnExistingHoldIsIdempotentByRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &reserve.State{SKU: sku, Known: true, OnHand: 10, Version: 1, Holds: []reserve.Hold{tc.hold}}
-			s2, res := reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 5, t0), t0, cfg)
-			if res.Status != tc.status || reasonOf(res) != tc.reason || res.Qty != 2 {
-				t.Errorf("result %+v", res)
+			s2, res, store := reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 5, t0), t0, cfg, nil)
+			if res.Status != tc.status || reasonOf(res) != tc.reason || res.Qty != 2 || !store {
+				t.Errorf("result %+v, store %v", res, store)
 			}
 			if tc.status == "reserved" && (res.ExpiresAt == nil || !res.ExpiresAt.Equal(exp)) {
 				t.Errorf("ExpiresAt %v, want the hold's %v", res.ExpiresAt, exp)
@@ -120,7 +125,7 @@ func TestTick(t *testing.T) {
 		t.Error("Tick(nil) is not nil")
 	}
 	s := reserve.ApplyStock(nil, stockRow(10, 1, t0), t0, cfg)
-	s, _ = reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 2, t0), t0, cfg)
+	s, _, _ = reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 2, t0), t0, cfg, nil)
 	if got := reserve.Tick(s, t0.Add(10*time.Minute), cfg); got != s {
 		t.Error("Tick with nothing to prune returned a new state")
 	}
@@ -128,8 +133,10 @@ func TestTick(t *testing.T) {
 	if got == s || len(got.Holds) != 0 || len(s.Holds) != 1 {
 		t.Errorf("Tick after expiry: holds %v (input %v)", got.Holds, s.Holds)
 	}
-	if len(got.Dedup) != 1 {
-		t.Errorf("Tick dropped a dedup entry inside the window")
+	// Commands leave nothing in the state for Tick to prune once the
+	// window has passed: the dedup store prunes itself.
+	if again := reserve.Tick(got, t0.Add(49*time.Hour), cfg); again != got {
+		t.Errorf("Tick past the dedup window changed a state without holds: %+v", again)
 	}
 }
 
@@ -146,7 +153,7 @@ func TestConfig(t *testing.T) {
 	}
 	// Zero durations mean the defaults.
 	s := reserve.ApplyStock(nil, stockRow(10, 1, t0), t0, reserve.Config{Outbox: true})
-	_, res := reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 2, t0), t0, reserve.Config{Outbox: true})
+	_, res, _ := reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 2, t0), t0, reserve.Config{Outbox: true}, nil)
 	if !res.ExpiresAt.Equal(t0.Add(reserve.DefaultHoldTTL)) {
 		t.Errorf("zero HoldTTL: ExpiresAt %v", res.ExpiresAt)
 	}
@@ -166,14 +173,14 @@ func TestEmptyAndHoldState(t *testing.T) {
 	if s.Empty() {
 		t.Errorf("deleted sku forgets its version: %+v", s)
 	}
-	// Commands on a SKU that never had a row leave nothing once their
-	// dedup entries age out.
-	u, _ := reserve.ApplyCommand(nil, command(schemas.OpReserve, "co1", 1, t0), t0, cfg)
-	if u.Empty() {
-		t.Error("state with a dedup entry is empty")
+	// A command on a SKU that never had a row leaves nothing in the state:
+	// its dedup entry is the caller's.
+	if u, _, _ := reserve.ApplyCommand(nil, command(schemas.OpReserve, "co1", 1, t0), t0, cfg, nil); !u.Empty() {
+		t.Errorf("unknown sku after a rejected reserve is not empty: %+v", u)
 	}
-	if u = reserve.Tick(u, t0.Add(49*time.Hour), cfg); !u.Empty() {
-		t.Errorf("unknown sku after the dedup window is not empty: %+v", u)
+	// A late commit on it leaves a committed hold.
+	if u, _, _ := reserve.ApplyCommand(nil, command(schemas.OpCommit, "co1", 1, t0), t0, cfg, nil); u.Empty() {
+		t.Errorf("unknown sku with a committed hold is empty: %+v", u)
 	}
 	if reserve.Held.String() != "held" || reserve.Committed.String() != "committed" || reserve.HoldState(0).String() != "HoldState(0)" {
 		t.Error("HoldState.String")
@@ -185,9 +192,9 @@ func TestEmptyAndHoldState(t *testing.T) {
 func TestAvailableBetweenRecords(t *testing.T) {
 	cfg := reserve.DefaultConfig()
 	s := reserve.ApplyStock(nil, stockRow(5, 1, t0), t0, cfg)
-	s, _ = reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 2, t0), t0, cfg)
-	s, _ = reserve.ApplyCommand(s, command(schemas.OpReserve, "co2", 1, t0), t0, cfg)
-	s, _ = reserve.ApplyCommand(s, command(schemas.OpCommit, "co2", 1, t0), t0, cfg)
+	s, _, _ = reserve.ApplyCommand(s, command(schemas.OpReserve, "co1", 2, t0), t0, cfg, nil)
+	s, _, _ = reserve.ApplyCommand(s, command(schemas.OpReserve, "co2", 1, t0), t0, cfg, nil)
+	s, _, _ = reserve.ApplyCommand(s, command(schemas.OpCommit, "co2", 1, t0), t0, cfg, nil)
 	exp := t0.Add(cfg.HoldTTL)
 	for _, tc := range []struct {
 		at   time.Time
@@ -204,5 +211,47 @@ func TestAvailableBetweenRecords(t *testing.T) {
 	}
 	if got := reserve.Available(nil, t0); got != 0 {
 		t.Errorf("Available(nil) = %d", got)
+	}
+}
+
+// The processor may delete an Empty state from its table: the dedup store
+// lives beside it, so a SKU's commands are still recognised, and closed
+// requests stay closed, once its state is gone.
+func TestEmptyStateMayBeDeleted(t *testing.T) {
+	cfg := reserve.DefaultConfig()
+	rsv := command(schemas.OpReserve, "co1", 1, t0)
+	rel := command(schemas.OpRelease, "co1", 1, t0)
+	rel.Reason = ptr(reserve.ReasonAbandoned)
+	tests := []struct {
+		name           string
+		cmds           []schemas.ReservationCommand
+		status, reason string
+		stored         bool // the last result is new and to be stored
+	}{
+		{"redelivered rejection", []schemas.ReservationCommand{rsv, rsv}, "rejected", "unknown_sku", false},
+		{"reserve reordered after its release", []schemas.ReservationCommand{rel, rsv}, "rejected", "request_closed", true},
+		{"redelivered release", []schemas.ReservationCommand{rel, rsv, rel}, "released", "unknown_hold", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log := reserve.MemoryLog{}
+			var s *reserve.State
+			var res schemas.ReservationResult
+			var store bool
+			for i, c := range tc.cmds {
+				at := t0.Add(time.Duration(i) * time.Minute)
+				s, res, store = reserve.ApplyCommand(s, c, at, cfg, log)
+				if store {
+					log.Put(c.CommandID, reserve.Handled{At: at, Result: res})
+				}
+				if !s.Empty() {
+					t.Fatalf("command %d left a non-empty state %+v", i, s)
+				}
+				s = nil // deleted from the table
+			}
+			if res.Status != tc.status || reasonOf(res) != tc.reason || store != tc.stored {
+				t.Errorf("last result %s/%s store %v, want %s/%s store %v", res.Status, reasonOf(res), store, tc.status, tc.reason, tc.stored)
+			}
+		})
 	}
 }
