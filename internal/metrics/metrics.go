@@ -49,6 +49,10 @@ type Metrics struct {
 	// TransientRetries counts retries of transient failures (schema
 	// registry unreachable), by group.
 	TransientRetries *prometheus.CounterVec
+	// Reservations counts reservation commands the inventory group
+	// decided, by op, status and reason ("" when none); duplicates
+	// answered from the dedup store are counted under status "duplicate".
+	Reservations *prometheus.CounterVec
 }
 
 // New builds a registry with the Go runtime and process collectors and every
@@ -106,6 +110,11 @@ func New() *Metrics {
 		Namespace: namespace, Name: "transient_retries_total",
 		Help: "Retries of transient failures (schema registry unreachable), by group.",
 	}, []string{"group"})
+	m.Reservations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "reservations_total",
+		Help: "Reservation commands decided by the inventory group, by op, status and reason; redelivered commands answered from the dedup store have status duplicate.",
+	}, []string{"op", "status", "reason"})
+	reg.MustRegister(m.Reservations)
 	reg.MustRegister(m.ComponentRestarts, m.ComponentReady, m.TicksEmitted, m.TickErrors,
 		m.EventTimeFallbacks, m.StreamTime, m.TopicsCreated,
 		m.RecordsProcessed, m.DeadLetters, m.Forwarded, m.TransientRetries)
