@@ -107,7 +107,8 @@
 //     safety valve), because a delete replayed by a redelivery may be older
 //     than the row we have. A delete carrying a version (the deleted row's)
 //     lower than the state's is stale and ignored; one without a version
-//     (0, what cdc-inventory emits today) is always applied, so a replayed
+//     (0: cdc-inventory knew neither a before-image nor a previous row with
+//     one) is always applied, so a replayed
 //     old delete makes the SKU unknown until the next row with a higher
 //     version: reserves are refused meanwhile, never oversold.
 //   - Consequently a re-created row must continue the version sequence; one

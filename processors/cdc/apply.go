@@ -118,12 +118,35 @@ func applyDelete(k Kind, rec debezium.Record, prev []byte, o Origin) (Result, er
 	res := Result{DeleteState: true}
 	switch k {
 	case Inventory:
-		// Stock changes are a stream, not a table: say the row is gone.
-		res.Emits = []Emit{{Key: key, Value: &schemas.StockRow{SKU: key, Deleted: true, EventTime: o.At, Source: o.Source}}}
+		// Stock changes are a stream, not a table: say the row is gone,
+		// with the deleted row's version when it is known, so the
+		// inventory group can tell this delete from a replayed older one.
+		res.Emits = []Emit{{Key: key, Value: &schemas.StockRow{SKU: key, Deleted: true, Version: deletedVersion(rec, prev),
+			EventTime: o.At, Source: o.Source}}}
 	default:
 		res.Emits = []Emit{{Key: key, Value: nil}}
 	}
 	return res, nil
+}
+
+// deletedVersion is the version of a deleted inventory row: from its
+// before-image (REPLICA IDENTITY FULL), else from the last row this group
+// kept for the source key; 0 when neither has it.
+func deletedVersion(rec debezium.Record, prev []byte) int64 {
+	// Under REPLICA IDENTITY DEFAULT Debezium fills the before-image's
+	// non-key columns with 0, so the larger of the two is the row's.
+	v, _ := wholeNumber(rec.Row, "version", 0, math.MaxInt64)
+	if prev != nil {
+		d := json.NewDecoder(bytes.NewReader(prev))
+		d.UseNumber()
+		var m map[string]any
+		if d.Decode(&m) == nil {
+			if p, err := wholeNumber(m, "version", 0, math.MaxInt64); err == nil {
+				v = max(v, p)
+			}
+		}
+	}
+	return v
 }
 
 // businessKey finds the primary key of a deleted row: in its before-image,
