@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/reserve"
 	"cartstream/internal/streamtime"
 	"cartstream/internal/ticks"
 	"cartstream/topology"
@@ -57,6 +58,11 @@ type Config struct {
 	TickInterval time.Duration
 	MaxSkew      time.Duration
 
+	// Reservations (DESIGN §6)
+	HoldTTL     time.Duration
+	Outbox      bool
+	CommitGrace time.Duration
+
 	// Demo
 	Seed bool // seed demo data on an empty data dir (embedded only)
 
@@ -81,6 +87,9 @@ func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long a clean stop may take after SIGTERM")
 	fs.DurationVar(&c.TickInterval, "tick-interval", ticks.DefaultInterval, "how often every instance writes a tick into each partition of the ticks topics")
 	fs.DurationVar(&c.MaxSkew, "max-skew", streamtime.DefaultMaxSkew, "a cart event's ts is its event time when within this of the record timestamp")
+	fs.DurationVar(&c.HoldTTL, "hold-ttl", reserve.DefaultHoldTTL, "how long an inventory hold lives, in stream time")
+	fs.BoolVar(&c.Outbox, "outbox", true, "reconcile committed holds with the order outbox by inventory_version (false: drop them after --commit-grace)")
+	fs.DurationVar(&c.CommitGrace, "commit-grace", reserve.DefaultCommitGrace, "with --outbox=false, how long a committed hold counts, in stream time")
 	fs.BoolVar(&c.Seed, "seed", true, "seed the demo catalog on an empty embedded data dir")
 	c.RegisterLogging(fs)
 }
@@ -107,6 +116,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSkew < 0 {
 		return fmt.Errorf("config: --max-skew must not be negative, got %s", c.MaxSkew)
+	}
+	if c.HoldTTL <= 0 {
+		return fmt.Errorf("config: --hold-ttl must be positive, got %s", c.HoldTTL)
+	}
+	if c.CommitGrace <= 0 {
+		return fmt.Errorf("config: --commit-grace must be positive, got %s", c.CommitGrace)
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("config: --data-dir must not be empty")

@@ -31,6 +31,7 @@ import (
 	"cartstream/internal/metrics"
 	"cartstream/internal/promo"
 	"cartstream/internal/registry"
+	"cartstream/internal/reserve"
 	"cartstream/internal/shopsim"
 	"cartstream/internal/streams"
 	"cartstream/internal/streamtime"
@@ -38,6 +39,7 @@ import (
 	"cartstream/internal/ticks"
 	"cartstream/processors/carts"
 	"cartstream/processors/cdc"
+	"cartstream/processors/inventory"
 	"cartstream/topology"
 )
 
@@ -60,6 +62,11 @@ type Instance struct {
 	http    *httpapi.Server
 	brokers []string
 	client  *kgo.Client // admin, seeding, dead letters; closed last
+	// changelog writes the inventory table's records to explicit
+	// partitions; closed after the components.
+	changelog *kgo.Client
+	// inventoryStores are the inventory table's local stores.
+	inventoryStores *inventory.Stores
 }
 
 // New prepares an instance; Run starts it.
@@ -223,11 +230,60 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		}
 		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, nil))
 	}
+	if err := in.startInventory(ctx, runCtx, wg, adm, factory, dead); err != nil {
+		return err
+	}
 	return in.startCarts(ctx, runCtx, wg, adm, factory, dead)
 }
 
-// idleSweep is how often idle carts are looked for.
-const idleSweep = time.Minute
+// startInventory starts the inventory group. It writes its table itself
+// (see processors/inventory), through a client of its own that sends each
+// record to the partition being processed.
+func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer) error {
+	g, _ := in.topo.Group(topology.GroupInventory)
+	details, err := adm.ListTopics(ctx, in.topo.Names.Reservations)
+	if err != nil {
+		return fmt.Errorf("instance: partitions of %s: %w", in.topo.Names.Reservations, err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...),
+		kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-inventory-table"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+	if err != nil {
+		return fmt.Errorf("instance: inventory changelog client: %w", err)
+	}
+	in.changelog = cl
+	stores := inventory.NewStores(g.Table)
+	in.inventoryStores = stores
+	graph, err := inventory.Graph(inventory.Config{
+		Topology:   in.topo,
+		Partitions: int32(len(details[in.topo.Names.Reservations].Partitions)),
+		Reserve: reserve.Config{
+			HoldTTL:     in.cfg.HoldTTL,
+			Outbox:      in.cfg.Outbox,
+			CommitGrace: in.cfg.CommitGrace,
+			DedupWindow: reserve.DefaultDedupWindow,
+		},
+		Changelog: cl,
+		Stores:    stores,
+		DLQ:       dead,
+		Metrics:   in.metrics,
+		Logger:    in.log,
+	})
+	if err != nil {
+		return fmt.Errorf("instance: %w", err)
+	}
+	in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{
+		NilHandling: goka.NilProcess,
+		OnStore:     stores.Hook,
+	}, nil))
+	return nil
+}
+
+// cartSweep is how often the carts table is visited for idle carts and
+// checkouts whose holds expired (DESIGN §6: a cart with no records of its
+// own reports expired at the next sweep).
+const cartSweep = 10 * time.Second
 
 // startCarts starts the promotion index and the carts group. The carts
 // processor starts only once the index holds the promotions table, so no
@@ -269,7 +325,7 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(idleSweep)
+		t := time.NewTicker(cartSweep)
 		defer t.Stop()
 		for {
 			select {
@@ -410,6 +466,9 @@ func (in *Instance) stop(cancel context.CancelFunc, wg *sync.WaitGroup) error {
 	case <-done:
 	case <-time.After(time.Until(deadline)):
 		err = fmt.Errorf("instance: components did not stop within %s", in.cfg.ShutdownTimeout)
+	}
+	if in.changelog != nil {
+		in.changelog.Close()
 	}
 	if in.client != nil {
 		in.client.Close()
