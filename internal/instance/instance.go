@@ -65,8 +65,9 @@ type Instance struct {
 	// changelog writes the inventory table's records to explicit
 	// partitions; closed after the components.
 	changelog *kgo.Client
-	// inventoryStores are the inventory table's local stores.
-	inventoryStores *inventory.Stores
+	// stores are the local stores of every processor, for the inventory
+	// group's own table writes and for queries.
+	stores *streams.Stores
 }
 
 // New prepares an instance; Run starts it.
@@ -88,6 +89,7 @@ func New(cfg config.Config, log *slog.Logger) (*Instance, error) {
 			Partitions:  int32(cfg.Partitions),
 		}),
 	}
+	in.stores = streams.NewStores()
 	in.startup.Store("starting")
 	return in, nil
 }
@@ -253,8 +255,7 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 		return fmt.Errorf("instance: inventory changelog client: %w", err)
 	}
 	in.changelog = cl
-	stores := inventory.NewStores(g.Table)
-	in.inventoryStores = stores
+	stores := in.stores
 	graph, err := inventory.Graph(inventory.Config{
 		Topology:   in.topo,
 		Partitions: int32(len(details[in.topo.Names.Reservations].Partitions)),
@@ -275,7 +276,7 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 	}
 	in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{
 		NilHandling: goka.NilProcess,
-		OnStore:     stores.Hook,
+		Stores:      stores,
 	}, nil))
 	return nil
 }
@@ -310,7 +311,7 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 		return fmt.Errorf("instance: %w", err)
 	}
 	var current atomic.Pointer[goka.Processor]
-	build := factory.Supervised(graph, streams.ProcessorOptions{}, func(p *goka.Processor) { current.Store(p) })
+	build := factory.Supervised(graph, streams.ProcessorOptions{Stores: in.stores}, func(p *goka.Processor) { current.Store(p) })
 	in.addSupervisor(runCtx, wg, topology.GroupCarts, func(ctx context.Context) (supervise.Runner, error) {
 		for !indexSup.Ready() {
 			select {

@@ -112,20 +112,6 @@ func (f *Factory) storageBuilder(dir string) storage.Builder {
 	return state.Builder(dir, f.storeOptions())
 }
 
-// withHook calls hook with every store b builds.
-func withHook(b storage.Builder, hook func(string, int32, storage.Storage)) storage.Builder {
-	if hook == nil {
-		return b
-	}
-	return func(topic string, partition int32) (storage.Storage, error) {
-		st, err := b(topic, partition)
-		if err == nil {
-			hook(topic, partition, st)
-		}
-		return st, err
-	}
-}
-
 func (f *Factory) storeOptions() state.Options {
 	return state.Options{Logger: pebbleLogger{f.logger().With("component", "pebble")}}
 }
@@ -153,11 +139,10 @@ type ProcessorOptions struct {
 	// HotStandby keeps a copy of tables of partitions this instance does
 	// not own, for fast failover and stale reads.
 	HotStandby bool
-	// OnStore, when set, is called with every local store the processor
-	// builds (its table's partitions, lookups' partitions), right after it
-	// is opened: groups that write their table themselves (inventory) keep
-	// a handle to it.
-	OnStore func(topic string, partition int32, st storage.Storage)
+	// Stores, when set, tracks every local store the processor opens (its
+	// table's partitions, its lookups'), for groups that write their table
+	// themselves (inventory) and for queries.
+	Stores *Stores
 	// Extra options appended last.
 	Extra []goka.ProcessorOption
 }
@@ -169,7 +154,7 @@ func (f *Factory) NewProcessor(gg *goka.GroupGraph, po ProcessorOptions) (*goka.
 	opts := []goka.ProcessorOption{
 		goka.WithClientID(f.clientID("processor", group)),
 		goka.WithHasher(f.hasher()),
-		goka.WithStorageBuilder(withHook(f.storageBuilder(filepath.Join(f.cfg.DataDir, group)), po.OnStore)),
+		goka.WithStorageBuilder(po.Stores.builder(f.storageBuilder(filepath.Join(f.cfg.DataDir, group)))),
 		goka.WithProducerBuilder(f.producerBuilder()),
 		goka.WithConsumerGroupBuilder(f.consumerGroupBuilder()),
 		goka.WithConsumerSaramaBuilder(f.consumerBuilder()),

@@ -18,6 +18,7 @@ import (
 	"cartstream/internal/forward"
 	"cartstream/internal/metrics"
 	"cartstream/internal/reserve"
+	"cartstream/internal/streams"
 	"cartstream/internal/streamtime"
 	"cartstream/internal/ticks"
 	"cartstream/schemas"
@@ -41,8 +42,9 @@ type Config struct {
 	// acks=all and idempotence (franz-go's defaults), which keep the
 	// records of one partition in the order they were produced.
 	Changelog *kgo.Client
-	// Stores must be the registry the processor's OnStore hook feeds.
-	Stores *Stores
+	// Stores must be the registry the processor tracks its stores in
+	// (streams.ProcessorOptions.Stores).
+	Stores *streams.Stores
 	// PruneBatch is DefaultPruneBatch when 0.
 	PruneBatch int
 	DLQ        *dlq.Writer
@@ -176,10 +178,7 @@ func (h *handler) prelude(ctx goka.Context, msg any) (forward.Origin, []byte, bo
 // partition returns the local store of the record's partition and the
 // SKU's value in it. Failing to read its own state fails the partition.
 func (h *handler) load(ctx goka.Context) (storage.Storage, skuValue) {
-	st := h.cfg.Stores.Get(ctx.Partition())
-	if st == nil {
-		ctx.Fail(fmt.Errorf("inventory: no local store for partition %d", ctx.Partition()))
-	}
+	st := h.store(ctx)
 	data, err := st.Get(ctx.Key())
 	if err != nil {
 		ctx.Fail(fmt.Errorf("inventory: read sku %q: %w", ctx.Key(), err))
@@ -192,6 +191,15 @@ func (h *handler) load(ctx goka.Context) (storage.Storage, skuValue) {
 		ctx.Fail(fmt.Errorf("inventory: sku %q: %w", ctx.Key(), err))
 	}
 	return st, v
+}
+
+// store returns the local store of the record's partition of the table.
+func (h *handler) store(ctx goka.Context) storage.Storage {
+	st, _ := h.cfg.Stores.Get(h.group.Table, ctx.Partition())
+	if st == nil {
+		ctx.Fail(fmt.Errorf("inventory: no local store for partition %d", ctx.Partition()))
+	}
+	return st
 }
 
 // command applies a reservation command and emits its result.
@@ -315,10 +323,7 @@ func (h *handler) tick(ctx goka.Context, msg any) {
 		return
 	}
 	now := h.observe(ctx.Partition(), tk.Time())
-	st := h.cfg.Stores.Get(ctx.Partition())
-	if st == nil {
-		ctx.Fail(fmt.Errorf("inventory: no local store for partition %d", ctx.Partition()))
-	}
+	st := h.store(ctx)
 	recs, err := h.expired(st, now.Add(-h.cfg.Reserve.DedupWindow))
 	if err != nil {
 		ctx.Fail(err)

@@ -69,12 +69,11 @@ func newRig(t *testing.T) *rig {
 // start runs a new inventory processor and waits until it has recovered.
 func (r *rig) start() {
 	r.t.Helper()
-	g, _ := r.topo.Group(topology.GroupInventory)
 	changelog, err := kgo.NewClient(kgo.SeedBrokers(r.addr), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	stores := NewStores(g.Table)
+	stores := streams.NewStores()
 	graph, err := Graph(Config{
 		Topology: r.topo, Partitions: 2, Reserve: reserve.DefaultConfig(),
 		Changelog: changelog, Stores: stores,
@@ -84,7 +83,7 @@ func (r *rig) start() {
 		r.t.Fatal(err)
 	}
 	p, err := streams.NewFactory(streams.Config{Brokers: []string{r.addr}, DataDir: r.dataDir}).
-		NewProcessor(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess, OnStore: stores.Hook})
+		NewProcessor(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess, Stores: stores})
 	if err != nil {
 		r.t.Fatal(err)
 	}
