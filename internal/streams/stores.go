@@ -54,8 +54,9 @@ func (s *Stores) Partitions(topic string) []int32 {
 	return out
 }
 
-// builder wraps b so the stores it builds are tracked.
-func (s *Stores) builder(b storage.Builder) storage.Builder {
+// Wrap returns a builder that tracks the stores b builds. A nil registry
+// returns b itself.
+func (s *Stores) Wrap(b storage.Builder) storage.Builder {
 	if s == nil {
 		return b
 	}

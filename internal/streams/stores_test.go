@@ -11,7 +11,7 @@ import (
 // its successor.
 func TestStoresTrackOpenStores(t *testing.T) {
 	s := NewStores()
-	build := s.builder(func(string, int32) (storage.Storage, error) { return storage.NewMemory(), nil })
+	build := s.Wrap(func(string, int32) (storage.Storage, error) { return storage.NewMemory(), nil })
 	first, err := build("t", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestStoresTrackOpenStores(t *testing.T) {
 		t.Error("a closed store is still found")
 	}
 	var none *Stores
-	if b := none.builder(nil); b != nil {
+	if b := none.Wrap(nil); b != nil {
 		t.Error("a nil registry should leave the builder as is")
 	}
 }

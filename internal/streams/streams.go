@@ -154,7 +154,7 @@ func (f *Factory) NewProcessor(gg *goka.GroupGraph, po ProcessorOptions) (*goka.
 	opts := []goka.ProcessorOption{
 		goka.WithClientID(f.clientID("processor", group)),
 		goka.WithHasher(f.hasher()),
-		goka.WithStorageBuilder(po.Stores.builder(f.storageBuilder(filepath.Join(f.cfg.DataDir, group)))),
+		goka.WithStorageBuilder(po.Stores.Wrap(f.storageBuilder(filepath.Join(f.cfg.DataDir, group)))),
 		goka.WithProducerBuilder(f.producerBuilder()),
 		goka.WithConsumerGroupBuilder(f.consumerGroupBuilder()),
 		goka.WithConsumerSaramaBuilder(f.consumerBuilder()),

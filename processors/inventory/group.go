@@ -45,6 +45,9 @@ type Config struct {
 	// Stores must be the registry the processor tracks its stores in
 	// (streams.ProcessorOptions.Stores).
 	Stores *streams.Stores
+	// StreamTimes receives the stream time of every partition; nil keeps
+	// it private. Queries compute availability at it.
+	StreamTimes *streamtime.Partitions
 	// PruneBatch is DefaultPruneBatch when 0.
 	PruneBatch int
 	DLQ        *dlq.Writer
@@ -79,7 +82,10 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 		cfg.Reserve.DedupWindow = reserve.DefaultDedupWindow
 	}
 	n := cfg.Topology.Names
-	h := &handler{cfg: cfg, group: g, names: n, clocks: map[int32]*streamtime.Clock{}}
+	if cfg.StreamTimes == nil {
+		cfg.StreamTimes = &streamtime.Partitions{}
+	}
+	h := &handler{cfg: cfg, group: g, names: n}
 	h.inputs = map[string]goka.ProcessCallback{
 		n.InventoryChanges: h.stock,
 		n.Reservations:     h.command,
@@ -101,31 +107,22 @@ type handler struct {
 	group  topology.Group
 	names  topology.Names
 	inputs map[string]goka.ProcessCallback
-
-	mu     sync.Mutex
-	clocks map[int32]*streamtime.Clock
 }
 
 // observe advances the partition's stream time with the given times (zero
 // times are ignored) and returns it.
 func (h *handler) observe(p int32, times ...time.Time) time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c := h.clocks[p]
-	if c == nil {
-		c = &streamtime.Clock{}
-		h.clocks[p] = c
-	}
 	advanced := false
 	for _, t := range times {
-		if !t.IsZero() && c.Observe(t) {
+		if !t.IsZero() && h.cfg.StreamTimes.Observe(p, t) {
 			advanced = true
 		}
 	}
+	now := h.cfg.StreamTimes.Now(p)
 	if advanced {
-		h.cfg.Metrics.StreamTime.WithLabelValues(h.group.Name, strconv.Itoa(int(p))).Set(float64(c.Now().UnixMilli()) / 1e3)
+		h.cfg.Metrics.StreamTime.WithLabelValues(h.group.Name, strconv.Itoa(int(p))).Set(float64(now.UnixMilli()) / 1e3)
 	}
-	return c.Now()
+	return now
 }
 
 func (h *handler) counted(ctx goka.Context) {
