@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"cartstream/internal/membership"
 	"cartstream/internal/partition"
 	"cartstream/state"
 )
@@ -21,8 +22,15 @@ type Config struct {
 	// Brokers to bootstrap from.
 	Brokers []string
 	// InstanceID is put into client ids, so broker logs and group
-	// descriptions name the instance.
+	// descriptions name the instance. When set, it is also carried, with
+	// AdvertisedHTTP, in the member metadata of every processor's
+	// consumer group (see membership), so every instance can find the
+	// owner of any partition.
 	InstanceID string
+	// AdvertisedHTTP is the address other instances use to reach this
+	// one's HTTP server (--advertised-http); carried in member metadata
+	// with InstanceID. Empty: the instance advertises no address.
+	AdvertisedHTTP string
 	// DataDir holds local state: <DataDir>/<group>/<topic>.<partition>
 	// for processors and <DataDir>/views/... for views.
 	DataDir string
@@ -46,14 +54,36 @@ type Config struct {
 // new groups from the earliest offset.
 type Factory struct {
 	cfg Config
+	// userData is the member metadata UserData of every consumer group
+	// member (nil without an InstanceID); memberErr why it could not be
+	// built, reported by NewProcessor.
+	userData  []byte
+	memberErr error
 }
 
-// NewFactory returns a factory for the given configuration.
+// NewFactory returns a factory for the given configuration. A Member that
+// cannot be encoded (see membership.Member.Validate) makes NewProcessor fail.
 func NewFactory(cfg Config) *Factory {
 	if cfg.Replication <= 0 {
 		cfg.Replication = 1
 	}
-	return &Factory{cfg: cfg}
+	f := &Factory{cfg: cfg}
+	if cfg.InstanceID != "" {
+		m := f.Member()
+		if f.memberErr = m.Validate(); f.memberErr == nil {
+			f.userData = membership.EncodeUserData(m)
+		}
+	}
+	return f
+}
+
+// Member is what this factory's processors say about their instance in
+// their consumer group member metadata; zero without an InstanceID.
+func (f *Factory) Member() membership.Member {
+	if f.cfg.InstanceID == "" {
+		return membership.Member{}
+	}
+	return membership.Member{InstanceID: f.cfg.InstanceID, HTTP: f.cfg.AdvertisedHTTP}
 }
 
 func (f *Factory) hasher() func() hash.Hash32 { return partition.Hasher() }
@@ -77,8 +107,18 @@ func (f *Factory) producerBuilder() goka.ProducerBuilder {
 
 func (f *Factory) consumerGroupBuilder() goka.ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-		return sarama.NewConsumerGroup(brokers, group, SaramaConfig(clientID, f.cfg.FlushInterval))
+		return sarama.NewConsumerGroup(brokers, group, f.consumerGroupConfig(clientID))
 	}
+}
+
+// consumerGroupConfig is SaramaConfig plus the member's UserData. sarama
+// sends it in every JoinGroup: goka's copartitioning strategy returns no
+// assignment user data, so after each SyncGroup sarama goes back to this
+// value rather than replacing it (TestProcessorsCarryMemberUserData).
+func (f *Factory) consumerGroupConfig(clientID string) *sarama.Config {
+	c := SaramaConfig(clientID, f.cfg.FlushInterval)
+	c.Consumer.Group.Member.UserData = f.userData
+	return c
 }
 
 func (f *Factory) consumerBuilder() goka.SaramaConsumerBuilder {
@@ -151,6 +191,9 @@ type ProcessorOptions struct {
 // run: goka's Processor.Run runs once.
 func (f *Factory) NewProcessor(gg *goka.GroupGraph, po ProcessorOptions) (*goka.Processor, error) {
 	group := string(gg.Group())
+	if f.memberErr != nil {
+		return nil, fmt.Errorf("streams: build processor %s: %w", group, f.memberErr)
+	}
 	opts := []goka.ProcessorOption{
 		goka.WithClientID(f.clientID("processor", group)),
 		goka.WithHasher(f.hasher()),
