@@ -53,6 +53,12 @@ type Config struct {
 	InstanceID      string
 	AdvertisedHTTP  string
 	ShutdownTimeout time.Duration
+	// HTTP security: a bearer token for /v1 (HTTPToken, or read from
+	// HTTPTokenFile) and TLS.
+	HTTPToken     string
+	HTTPTokenFile string
+	HTTPTLSCert   string
+	HTTPTLSKey    string
 
 	// Time
 	TickInterval time.Duration
@@ -84,6 +90,10 @@ func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	fs.StringVar(&c.HTTPListen, "http-listen", DefaultHTTPListen, "address of the HTTP server (queries, /healthz, /readyz, /metrics)")
 	fs.StringVar(&c.InstanceID, "instance-id", "", "this instance's id (default: host name and HTTP port)")
 	fs.StringVar(&c.AdvertisedHTTP, "advertised-http", "", "HTTP address other instances use to reach this one (default: --http-listen)")
+	fs.StringVar(&c.HTTPToken, "http-token", "", "bearer token required on /v1 routes (empty: none); prefer --http-token-file or CARTSTREAM_HTTP_TOKEN")
+	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file holding the bearer token for /v1 routes")
+	fs.StringVar(&c.HTTPTLSCert, "http-tls-cert", "", "PEM certificate file: serve HTTPS (with --http-tls-key)")
+	fs.StringVar(&c.HTTPTLSKey, "http-tls-key", "", "PEM private key file of --http-tls-cert")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long a clean stop may take after SIGTERM")
 	fs.DurationVar(&c.TickInterval, "tick-interval", ticks.DefaultInterval, "how often every instance writes a tick into each partition of the ticks topics")
 	fs.DurationVar(&c.MaxSkew, "max-skew", streamtime.DefaultMaxSkew, "a cart event's ts is its event time when within this of the record timestamp")
@@ -122,6 +132,22 @@ func (c *Config) Validate() error {
 	}
 	if c.CommitGrace <= 0 {
 		return fmt.Errorf("config: --commit-grace must be positive, got %s", c.CommitGrace)
+	}
+	if (c.HTTPTLSCert == "") != (c.HTTPTLSKey == "") {
+		return fmt.Errorf("config: --http-tls-cert and --http-tls-key go together")
+	}
+	if c.HTTPTokenFile != "" {
+		if c.HTTPToken != "" {
+			return fmt.Errorf("config: --http-token and --http-token-file are exclusive")
+		}
+		b, err := os.ReadFile(c.HTTPTokenFile)
+		if err != nil {
+			return fmt.Errorf("config: --http-token-file: %w", err)
+		}
+		c.HTTPToken = strings.TrimSpace(string(b))
+		if c.HTTPToken == "" {
+			return fmt.Errorf("config: --http-token-file %s is empty", c.HTTPTokenFile)
+		}
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("config: --data-dir must not be empty")

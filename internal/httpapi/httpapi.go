@@ -9,6 +9,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,10 @@ type Config struct {
 	// Startup reports what the instance is still doing before its
 	// components exist (creating topics, say); "" once started.
 	Startup func() string
+	// Routes, when set, mounts further routes (the queries of DESIGN §7).
+	Routes func(*http.ServeMux)
+	// TLSCert and TLSKey, when set, serve HTTPS with this PEM pair.
+	TLSCert, TLSKey string
 }
 
 // Server is the HTTP server of one instance.
@@ -71,12 +76,24 @@ func Listen(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
+	if cfg.Routes != nil {
+		cfg.Routes(mux)
+	}
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("http: TLS key pair: %w", err)
+		}
+		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, s.srv.TLSConfig)
 	}
 	go func() {
 		err := s.srv.Serve(ln)

@@ -8,10 +8,13 @@ package instance
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -65,6 +68,8 @@ type Instance struct {
 	// changelog writes the inventory table's records to explicit
 	// partitions; closed after the components.
 	changelog *kgo.Client
+	// queries serves /v1 once startQueries has built it.
+	queries atomic.Pointer[http.Handler]
 	// stores are the local stores of every processor, for the inventory
 	// group's own table writes and for queries.
 	stores *streams.Stores
@@ -94,6 +99,45 @@ func New(cfg config.Config, log *slog.Logger) (*Instance, error) {
 	return in, nil
 }
 
+// advertisedHTTP is the address other instances use for this one:
+// --advertised-http, else the address the HTTP server listens on.
+func (in *Instance) advertisedHTTP() string {
+	if in.cfg.AdvertisedHTTP != "" {
+		return in.cfg.AdvertisedHTTP
+	}
+	if in.http != nil {
+		return in.http.Addr()
+	}
+	return in.cfg.HTTPListen
+}
+
+// httpScheme is the scheme of requests forwarded to other instances.
+func (in *Instance) httpScheme() string {
+	if in.cfg.HTTPTLSCert != "" {
+		return "https"
+	}
+	return "http"
+}
+
+// httpClient forwards queries to other instances. With TLS it trusts the
+// system's roots and this instance's own certificate (instances of one
+// deployment share theirs, or its CA is in the system pool).
+func (in *Instance) httpClient() *http.Client {
+	c := &http.Client{Timeout: 10 * time.Second}
+	if in.cfg.HTTPTLSCert == "" {
+		return c
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if pem, err := os.ReadFile(in.cfg.HTTPTLSCert); err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return c
+}
+
 // Topology is the graph this instance runs.
 func (in *Instance) Topology() *topology.Topology { return in.topo }
 
@@ -108,6 +152,9 @@ func (in *Instance) Run(ctx context.Context) error {
 		Metrics:    in.metrics.Handler(),
 		Components: in.components,
 		Startup:    func() string { return in.startup.Load().(string) },
+		Routes:     in.queryRoutes,
+		TLSCert:    in.cfg.HTTPTLSCert,
+		TLSKey:     in.cfg.HTTPTLSKey,
 	})
 	if err != nil {
 		return err
@@ -209,12 +256,13 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 	decoder := &debezium.Decoder{Registry: reg}
 	dead := dlq.NewWriter(in.client, in.topo.Names.DLQ, nil)
 	factory := streams.NewFactory(streams.Config{
-		Brokers:       in.brokers,
-		InstanceID:    in.cfg.InstanceID,
-		DataDir:       in.cfg.DataDir,
-		FlushInterval: in.cfg.FlushInterval,
-		Logger:        in.log,
-		Admin:         adm,
+		Brokers:        in.brokers,
+		InstanceID:     in.cfg.InstanceID,
+		AdvertisedHTTP: in.advertisedHTTP(),
+		DataDir:        in.cfg.DataDir,
+		FlushInterval:  in.cfg.FlushInterval,
+		Logger:         in.log,
+		Admin:          adm,
 	})
 	for _, k := range cdc.Kinds() {
 		g, _ := in.topo.Group(cdc.GroupName(k))
@@ -232,16 +280,21 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		}
 		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, nil))
 	}
-	if err := in.startInventory(ctx, runCtx, wg, adm, factory, dead); err != nil {
+	deps := queryDeps{promotions: promo.NewIndex(), inventoryTimes: &streamtime.Partitions{}, partitions: map[string]int32{}}
+	if err := in.startInventory(ctx, runCtx, wg, adm, factory, dead, deps); err != nil {
 		return err
 	}
-	return in.startCarts(ctx, runCtx, wg, adm, factory, dead)
+	if err := in.startCarts(ctx, runCtx, wg, adm, factory, dead, deps); err != nil {
+		return err
+	}
+	in.startQueries(runCtx, wg, adm, factory, deps)
+	return nil
 }
 
 // startInventory starts the inventory group. It writes its table itself
 // (see processors/inventory), through a client of its own that sends each
 // record to the partition being processed.
-func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer) error {
+func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer, deps queryDeps) error {
 	g, _ := in.topo.Group(topology.GroupInventory)
 	details, err := adm.ListTopics(ctx, in.topo.Names.Reservations)
 	if err != nil {
@@ -256,20 +309,22 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 	}
 	in.changelog = cl
 	stores := in.stores
+	deps.partitions[topology.SetInventory] = int32(len(details[in.topo.Names.Reservations].Partitions))
 	graph, err := inventory.Graph(inventory.Config{
 		Topology:   in.topo,
-		Partitions: int32(len(details[in.topo.Names.Reservations].Partitions)),
+		Partitions: deps.partitions[topology.SetInventory],
 		Reserve: reserve.Config{
 			HoldTTL:     in.cfg.HoldTTL,
 			Outbox:      in.cfg.Outbox,
 			CommitGrace: in.cfg.CommitGrace,
 			DedupWindow: reserve.DefaultDedupWindow,
 		},
-		Changelog: cl,
-		Stores:    stores,
-		DLQ:       dead,
-		Metrics:   in.metrics,
-		Logger:    in.log,
+		Changelog:   cl,
+		Stores:      stores,
+		StreamTimes: deps.inventoryTimes,
+		DLQ:         dead,
+		Metrics:     in.metrics,
+		Logger:      in.log,
 	})
 	if err != nil {
 		return fmt.Errorf("instance: %w", err)
@@ -289,8 +344,8 @@ const cartSweep = 10 * time.Second
 // startCarts starts the promotion index and the carts group. The carts
 // processor starts only once the index holds the promotions table, so no
 // offer is evaluated against a half-loaded catalog.
-func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer) error {
-	idx := promo.NewIndex()
+func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer, deps queryDeps) error {
+	idx := deps.promotions
 	indexer := &carts.PromotionIndexer{Factory: factory, Table: in.topo.Names.PromotionsTable, Index: idx, Logger: in.log}
 	indexSup := in.addSupervisor(runCtx, wg, "promotions-index", indexer.Supervised())
 
@@ -298,9 +353,10 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 	if err != nil {
 		return fmt.Errorf("instance: partitions of %s: %w", in.topo.Names.CartEvents, err)
 	}
+	deps.partitions[topology.SetCarts] = int32(len(details[in.topo.Names.CartEvents].Partitions))
 	graph, err := carts.Graph(carts.Config{
 		Topology:   in.topo,
-		Partitions: int32(len(details[in.topo.Names.CartEvents].Partitions)),
+		Partitions: deps.partitions[topology.SetCarts],
 		Promotions: idx,
 		Rule:       streamtime.Rule{MaxSkew: in.cfg.MaxSkew},
 		DLQ:        dead,

@@ -18,6 +18,7 @@
 package query
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -102,6 +103,10 @@ type Config struct {
 	Token string
 	// MaxBody bounds request bodies (default 1 MiB).
 	MaxBody int64
+	// Catalog serves products, promotions, offers and evaluations.
+	Catalog *Catalog
+	// Status renders GET /v1/status.
+	Status func(ctx context.Context) (any, error)
 }
 
 // Service serves the query routes.
@@ -139,8 +144,13 @@ func (s *Service) Routes() []string {
 // Register mounts the routes on mux.
 func (s *Service) Register(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/v1/carts/{id}", s.cart)
+	s.handle(mux, "GET", "/v1/offers/{cart_id}", s.offer)
 	s.handle(mux, "GET", "/v1/inventory/{sku}", s.inventory)
+	s.handle(mux, "GET", "/v1/products/{sku}", s.product)
+	s.handle(mux, "GET", "/v1/promotions/{id}", s.promotion)
+	s.handle(mux, "POST", "/v1/evaluate", s.evaluate)
 	s.handle(mux, "GET", "/v1/topology", s.topology)
+	s.handle(mux, "GET", "/v1/status", s.status)
 }
 
 func (s *Service) handle(mux *http.ServeMux, method, pattern string, h http.HandlerFunc) {
