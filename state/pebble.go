@@ -156,6 +156,16 @@ func Builder(baseDir string, opts Options) storage.Builder {
 // Dir returns the directory of the store's database.
 func (s *Store) Dir() string { return s.dir }
 
+// DiskBytes returns the disk space the store's database uses (tables,
+// write-ahead log, manifests); 0 after Close.
+func (s *Store) DiskBytes() uint64 {
+	if err := s.acquire("size"); err != nil {
+		return 0
+	}
+	defer s.lifecycle.RUnlock()
+	return s.db.Metrics().DiskSpaceUsage()
+}
+
 // Open implements storage.Storage. The database is already open when the
 // Store exists, so Open only reports ErrClosed for a closed Store.
 func (s *Store) Open() error {

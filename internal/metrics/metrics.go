@@ -53,6 +53,23 @@ type Metrics struct {
 	// decided, by op, status and reason ("" when none); duplicates
 	// answered from the dedup store are counted under status "duplicate".
 	Reservations *prometheus.CounterVec
+	// ProcessingSeconds is the time a group's callback takes per input
+	// record, by group and partition.
+	ProcessingSeconds *prometheus.HistogramVec
+	// EndToEndSeconds is the time from an input record's timestamp (the
+	// broker's LogAppendTime for cart events) to the output it caused
+	// being handed to the producer, by output topic.
+	EndToEndSeconds *prometheus.HistogramVec
+	// ConsumerLag is a group's lag on a partition, in records (summed over
+	// its input topics), as last polled.
+	ConsumerLag *prometheus.GaugeVec
+	// OffersEmitted counts evaluated offers written.
+	OffersEmitted prometheus.Counter
+	// PromotionsApplied counts promotions applied in emitted offers.
+	PromotionsApplied prometheus.Counter
+	// StateStoreBytes is the disk size of each open local store, by topic
+	// and partition.
+	StateStoreBytes *prometheus.GaugeVec
 }
 
 // New builds a registry with the Go runtime and process collectors and every
@@ -114,7 +131,30 @@ func New() *Metrics {
 		Namespace: namespace, Name: "reservations_total",
 		Help: "Reservation commands decided by the inventory group, by op, status and reason; redelivered commands answered from the dedup store have status duplicate.",
 	}, []string{"op", "status", "reason"})
-	reg.MustRegister(m.Reservations)
+	latency := []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+	m.ProcessingSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "processing_seconds", Buckets: latency,
+		Help: "Time a group's callback takes per input record.",
+	}, []string{"group", "partition"})
+	m.EndToEndSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "end_to_end_seconds", Buckets: latency,
+		Help: "Time from an input record's timestamp to the output it caused being produced, by output topic.",
+	}, []string{"topic"})
+	m.ConsumerLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "consumer_lag_records",
+		Help: "Records a group has yet to consume on a partition, summed over its input topics.",
+	}, []string{"group", "partition"})
+	m.OffersEmitted = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "offers_emitted_total", Help: "Evaluated offers written to the offers topic.",
+	})
+	m.PromotionsApplied = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "promotions_applied_total", Help: "Promotions applied in the offers written.",
+	})
+	m.StateStoreBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "state_store_bytes", Help: "Disk size of each open local store.",
+	}, []string{"topic", "partition"})
+	reg.MustRegister(m.Reservations, m.ProcessingSeconds, m.EndToEndSeconds, m.ConsumerLag,
+		m.OffersEmitted, m.PromotionsApplied, m.StateStoreBytes)
 	reg.MustRegister(m.ComponentRestarts, m.ComponentReady, m.TicksEmitted, m.TickErrors,
 		m.EventTimeFallbacks, m.StreamTime, m.TopicsCreated,
 		m.RecordsProcessed, m.DeadLetters, m.Forwarded, m.TransientRetries)

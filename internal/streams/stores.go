@@ -54,6 +54,19 @@ func (s *Stores) Partitions(topic string) []int32 {
 	return out
 }
 
+// Each calls fn with every open store, by topic and partition.
+func (s *Stores) Each(fn func(topic string, partition int32, st storage.Storage)) {
+	s.mu.RLock()
+	open := make([]*tracked, 0, len(s.m))
+	for _, t := range s.m {
+		open = append(open, t)
+	}
+	s.mu.RUnlock()
+	for _, t := range open {
+		fn(t.key.topic, t.key.partition, t.Storage)
+	}
+}
+
 // Wrap returns a builder that tracks the stores b builds. A nil registry
 // returns b itself.
 func (s *Stores) Wrap(b storage.Builder) storage.Builder {

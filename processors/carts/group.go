@@ -17,6 +17,7 @@ import (
 	"cartstream/internal/money"
 	"cartstream/internal/partition"
 	"cartstream/internal/promo"
+	"cartstream/internal/streams"
 	"cartstream/internal/streamtime"
 	"cartstream/internal/ticks"
 	"cartstream/schemas"
@@ -67,11 +68,14 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 	}
 	n := cfg.Topology.Names
 	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}}
+	timed := func(cb goka.ProcessCallback) goka.ProcessCallback {
+		return streams.Timed(cfg.Metrics.ProcessingSeconds, g.Name, cb)
+	}
 	return goka.DefineGroup(goka.Group(g.ID),
-		goka.Input(goka.Stream(n.CartEvents), new(codec.Bytes), h.cartEvent),
-		goka.Input(goka.Stream(n.ReservationRes), new(codec.Bytes), h.result),
-		goka.Input(goka.Stream(n.CartsTicks), new(codec.Bytes), h.tick),
-		goka.Loop(new(codec.Bytes), h.cartEvent),
+		goka.Input(goka.Stream(n.CartEvents), new(codec.Bytes), timed(h.cartEvent)),
+		goka.Input(goka.Stream(n.ReservationRes), new(codec.Bytes), timed(h.result)),
+		goka.Input(goka.Stream(n.CartsTicks), new(codec.Bytes), timed(h.tick)),
+		goka.Loop(new(codec.Bytes), timed(h.cartEvent)),
 		goka.Lookup(goka.Table(n.ProductsTable), schemas.Codec[schemas.Product]{}),
 		goka.Visitor(VisitExpire, h.expire),
 		goka.Persist(new(codec.Bytes)),
@@ -181,6 +185,10 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 			ctx.Fail(fmt.Errorf("carts: evaluate cart %s: %w", next.ID, err))
 		}
 		ctx.Emit(goka.Stream(h.cfg.Topology.Names.Offers), key, offer)
+		m := h.cfg.Metrics
+		m.OffersEmitted.Inc()
+		m.PromotionsApplied.Add(float64(len(h.workFor(ctx.Partition()).offer.Applied)))
+		m.EndToEndSeconds.WithLabelValues(h.cfg.Topology.Names.Offers).Observe(time.Since(ctx.Timestamp()).Seconds())
 	}
 	h.send(ctx, out)
 }

@@ -25,6 +25,7 @@ import (
 	"cartstream/internal/dlq"
 	"cartstream/internal/forward"
 	"cartstream/internal/metrics"
+	"cartstream/internal/streams"
 	"cartstream/schemas"
 	"cartstream/topology"
 )
@@ -81,8 +82,8 @@ func Graph(cfg Config, k Kind) (*goka.GroupGraph, error) {
 		h.cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	edges := []goka.Edge{
-		goka.Input(goka.Stream(g.Inputs[0]), new(codec.Bytes), h.process),
-		goka.Loop(new(codec.Bytes), h.process),
+		goka.Input(goka.Stream(g.Inputs[0]), new(codec.Bytes), streams.Timed(cfg.Metrics.ProcessingSeconds, g.Name, h.process)),
+		goka.Loop(new(codec.Bytes), streams.Timed(cfg.Metrics.ProcessingSeconds, g.Name, h.process)),
 		goka.Persist(new(codec.Bytes)),
 		goka.Output(h.out, outputCodec(k)),
 	}

@@ -91,12 +91,15 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 		n.Reservations:     h.command,
 		n.OrderLines:       h.orderLine,
 	}
+	timed := func(cb goka.ProcessCallback) goka.ProcessCallback {
+		return streams.Timed(cfg.Metrics.ProcessingSeconds, g.Name, cb)
+	}
 	return goka.DefineGroup(goka.Group(g.ID),
-		goka.Input(goka.Stream(n.InventoryChanges), new(codec.Bytes), h.stock),
-		goka.Input(goka.Stream(n.Reservations), new(codec.Bytes), h.command),
-		goka.Input(goka.Stream(n.OrderLines), new(codec.Bytes), h.orderLine),
-		goka.Input(goka.Stream(n.InventoryTicks), new(codec.Bytes), h.tick),
-		goka.Loop(new(codec.Bytes), h.loop),
+		goka.Input(goka.Stream(n.InventoryChanges), new(codec.Bytes), timed(h.stock)),
+		goka.Input(goka.Stream(n.Reservations), new(codec.Bytes), timed(h.command)),
+		goka.Input(goka.Stream(n.OrderLines), new(codec.Bytes), timed(h.orderLine)),
+		goka.Input(goka.Stream(n.InventoryTicks), new(codec.Bytes), timed(h.tick)),
+		goka.Loop(new(codec.Bytes), timed(h.loop)),
 		goka.Persist(new(codec.Bytes)),
 		goka.Output(goka.Stream(n.ReservationRes), new(codec.Bytes)),
 	), nil
@@ -253,6 +256,7 @@ func (h *handler) command(ctx goka.Context, msg any) {
 		ctx.Fail(fmt.Errorf("inventory: encode result of %s: %w", res.CommandID, err))
 	}
 	ctx.Emit(goka.Stream(h.names.ReservationRes), res.CartID, out)
+	h.cfg.Metrics.EndToEndSeconds.WithLabelValues(h.names.ReservationRes).Observe(time.Since(ctx.Timestamp()).Seconds())
 }
 
 // stock applies a stock row from cdc-inventory.
