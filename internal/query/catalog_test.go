@@ -31,7 +31,7 @@ func catalogNode(t *testing.T) *httptest.Server {
 		Topology: topology.New(topology.Config{Partitions: 4}), Self: Member{InstanceID: "a"},
 		Router: &fakeRouter{}, Partitions: map[string]int32{topology.SetCarts: 4}, MaxBody: 4096,
 		Catalog: &Catalog{
-			Products: func(sku string) (schemas.Product, bool, error) { return mug, sku == "MUG", nil },
+			Products:   func(sku string) (schemas.Product, bool, error) { return mug, sku == "MUG", nil },
 			Promotions: idx,
 			Offer: func(id string) ([]byte, error) {
 				if id == "c-1" {
