@@ -8,7 +8,7 @@ DATA_DIR     ?= ./data
 TEST_TIMEOUT ?= 15m
 E2E_TIMEOUT  ?= 40m
 
-.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo docs clean
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale docs clean
 
 all: build
 
@@ -55,6 +55,9 @@ bench-promo: ## promotion evaluation at 100, 10 000 and 100 000 promotions
 	$(GO) run $(BENCHSTAT) -col /promotions .cache/bench-promo.txt
 	$(GO) test ./internal/promo/ -run '^$$' -bench 'EvaluateInterleaved$$' -benchmem -count 6 | tee .cache/bench-promo-interleaved.txt
 	$(GO) run $(BENCHSTAT) .cache/bench-promo-interleaved.txt
+
+flash-sale: build ## 10 000 carts check out one SKU of 100 units at once (10% duplicate events); prints the audit's summary
+	$(BIN) simulate flash-sale
 
 docs: build ## regenerate docs/configuration.md from the CLI
 	$(BIN) config-docs > docs/configuration.md
