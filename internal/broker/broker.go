@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -59,8 +60,20 @@ type Config struct {
 type Broker struct {
 	cluster   *kfake.Cluster
 	addr      string
+	lock      *os.File
 	closeOnce sync.Once
 }
+
+// LockFile is the file in the data directory a running broker holds an
+// exclusive lock on (flock), so a second broker, or `cartstream replay`
+// opening the data directory itself, cannot use it at the same time. The
+// lock goes with the process: a killed broker leaves the file but not the
+// lock.
+const LockFile = "cartstream.lock"
+
+// ErrDataDirInUse is returned by Start when another process (or another
+// Broker in this one) holds the data directory's lock.
+var ErrDataDirInUse = errors.New("broker: data directory in use by a running broker")
 
 // Start starts a broker with the given configuration. It returns once the
 // broker accepts connections. The context bounds only the start itself.
@@ -88,6 +101,10 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	lock, err := lockDir(filepath.Join(cfg.DataDir, LockFile))
+	if err != nil {
+		return nil, fmt.Errorf("broker: %s: %w", cfg.DataDir, err)
+	}
 	lc := net.ListenConfig{}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
@@ -113,14 +130,16 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("broker: start on %s with data dir %s: %w", cfg.Listen, cfg.DataDir, err)
 	}
 	addrs := c.ListenAddrs()
 	if len(addrs) != 1 {
 		c.Close()
+		lock.Close()
 		return nil, fmt.Errorf("broker: expected one listener, got %d", len(addrs))
 	}
-	return &Broker{cluster: c, addr: addrs[0]}, nil
+	return &Broker{cluster: c, addr: addrs[0], lock: lock}, nil
 }
 
 // Addr is the host:port clients connect to.
@@ -129,7 +148,10 @@ func (b *Broker) Addr() string { return b.addr }
 // Close stops accepting connections and writes the broker's state to its data
 // directory. It is safe to call more than once.
 func (b *Broker) Close() {
-	b.closeOnce.Do(b.cluster.Close)
+	b.closeOnce.Do(func() {
+		b.cluster.Close()
+		b.lock.Close() // releases the flock
+	})
 }
 
 // slogAdapter forwards kfake's log lines to slog; a nil logger discards them.
