@@ -47,6 +47,10 @@ type Config struct {
 	DLQ        *dlq.Writer
 	Metrics    *metrics.Metrics
 	Logger     *slog.Logger
+	// Boundary holds back the reservation commands and checkout statuses
+	// of records processed before the group's last reset (DESIGN §8); the
+	// instance reads it from the resets topic. Nil: nothing is held back.
+	Boundary Boundary
 }
 
 // Graph declares the carts group: cart events (and their loop), reservation
@@ -67,7 +71,7 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := cfg.Topology.Names
-	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}}
+	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}, gate: newReplayGate(cfg.Boundary)}
 	timed := func(cb goka.ProcessCallback) goka.ProcessCallback {
 		return streams.Timed(cfg.Metrics.ProcessingSeconds, g.Name, cb)
 	}
@@ -92,6 +96,37 @@ type handler struct {
 	mu     sync.Mutex
 	clocks map[int32]*streamtime.Clock // stream time per partition
 	work   map[int32]*partitionWork    // evaluation memory per partition
+	gate   replayGate                  // partitions still below the replay boundary
+}
+
+// replayed reports whether the record (origin o) had been processed before
+// the group's last reset, and notes the record's progress towards the
+// boundary of its partition.
+func (h *handler) replayed(ctx goka.Context, o forward.Origin) bool {
+	if len(h.cfg.Boundary) == 0 {
+		return false
+	}
+	if topic := string(ctx.Topic()); topic != h.group.Loop {
+		h.mu.Lock()
+		left := h.gate.passed(topic, ctx.Partition(), ctx.Offset())
+		h.mu.Unlock()
+		if left {
+			h.cfg.Logger.Info("partition passed the replay boundary; reservation commands and checkout statuses resume",
+				"group", h.group.Name, "partition", ctx.Partition())
+		}
+	}
+	return h.cfg.Boundary.Below(o.Topic, o.Partition, o.Offset)
+}
+
+// replaying reports whether a partition is still below its replay boundary
+// on some input.
+func (h *handler) replaying(p int32) bool {
+	if len(h.cfg.Boundary) == 0 {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gate.replaying(p)
 }
 
 // partitionWork is reused by one partition's goroutine from one event to the
@@ -136,6 +171,7 @@ func (h *handler) tick(ctx goka.Context, msg any) {
 		h.deadLetter(ctx, forward.Of(ctx, h.group.Loop), msg.([]byte), dlq.Decode(err))
 		return
 	}
+	h.replayed(ctx, forward.Of(ctx, h.group.Loop))
 	h.observe(ctx.Partition(), tk.Time())
 }
 
@@ -147,6 +183,7 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	h.cfg.Metrics.RecordsProcessed.WithLabelValues(h.group.Name, strconv.Itoa(int(ctx.Partition()))).Inc()
 
 	o, mine := forward.Route(ctx, h.group.Loop, h.cfg.Partitions, value, h.forwarded)
+	replayed := h.replayed(ctx, o)
 	if !mine {
 		return
 	}
@@ -190,7 +227,9 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 		m.PromotionsApplied.Add(float64(len(h.workFor(ctx.Partition()).offer.Applied)))
 		m.EndToEndSeconds.WithLabelValues(h.cfg.Topology.Names.Offers).Observe(time.Since(ctx.Timestamp()).Seconds())
 	}
-	h.send(ctx, out)
+	if !replayed {
+		h.send(ctx, out)
+	}
 }
 
 // stored returns the partition's stored cart for the record's key, nil when
@@ -247,6 +286,7 @@ func (h *handler) result(ctx goka.Context, msg any) {
 	p := ctx.Partition()
 	h.cfg.Metrics.RecordsProcessed.WithLabelValues(h.group.Name, strconv.Itoa(int(p))).Inc()
 	o := forward.Of(ctx, h.group.Loop)
+	replayed := h.replayed(ctx, o)
 	if value == nil {
 		h.deadLetter(ctx, o, value, dlq.Validation(errors.New("carts: a reservation result with no value (tombstone)")))
 		return
@@ -275,7 +315,9 @@ func (h *handler) result(ctx goka.Context, msg any) {
 	cart := h.stored(ctx)
 	out := ApplyResult(cart, r, streamNow)
 	h.store(ctx, cart, out.Cart)
-	h.send(ctx, out)
+	if !replayed {
+		h.send(ctx, out)
+	}
 }
 
 // offer evaluates the cart at its event time against the current catalog
@@ -343,13 +385,20 @@ func (h *handler) expire(ctx goka.Context, _ any) {
 	}
 	now := clock.Now()
 	out := ExpireHolds(c, now)
+	// Below the replay boundary what expiry would send was sent before
+	// the reset; the cart still changes.
+	send := !h.replaying(ctx.Partition())
 	if out.Cart.Idle(now, h.cfg.IdleTTL) {
-		h.send(ctx, out)
+		if send {
+			h.send(ctx, out)
+		}
 		ctx.Delete()
 		return
 	}
 	h.store(ctx, c, out.Cart)
-	h.send(ctx, out)
+	if send {
+		h.send(ctx, out)
+	}
 }
 
 func (h *handler) deadLetter(ctx goka.Context, o forward.Origin, value []byte, err error) {
