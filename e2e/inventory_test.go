@@ -44,8 +44,12 @@ func TestFlashSaleWithKcat(t *testing.T) {
 		t.Fatal(err)
 	}
 	produceKcat(t, kafkaAddr, recs...)
-	waitRecord(t, kafkaAddr, "cartstream.inventory-changes", "FLASH", false)
 	waitRecord(t, kafkaAddr, "cartstream.products", "FLASH", false)
+	// Stock rows and reservation commands are different topics: wait until
+	// the inventory group holds the stock before any checkout can reach it.
+	waitGet(t, "http://"+httpAddr+"/v1/inventory/FLASH", func(r response) bool {
+		return r.code == 200 && strings.Contains(r.body, `"on_hand":100`)
+	})
 
 	const carts = 2000
 	rng := rand.New(rand.NewPCG(2026, 11))

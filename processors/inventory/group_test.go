@@ -152,6 +152,28 @@ func (r *rig) results(n int) []schemas.ReservationResult {
 	return out
 }
 
+// waitTable waits until the group's changelog holds a value for key.
+func (r *rig) waitTable(key string) {
+	r.t.Helper()
+	g, _ := r.topo.Group(topology.GroupInventory)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.addr), kgo.ConsumeTopics(g.Table), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(r.ctx)
+		if err := fs.Err0(); err != nil {
+			r.t.Fatalf("waiting for %s in %s: %v", key, g.Table, err)
+		}
+		for _, rec := range fs.Records() {
+			if string(rec.Key) == key && rec.Value != nil {
+				return
+			}
+		}
+	}
+}
+
 func consume(ctx context.Context, t *testing.T, addr, topic string, n int) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -191,6 +213,9 @@ func TestInventoryOverTCP(t *testing.T) {
 	r.start()
 	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	r.stock("SKU-1", 3, 1, t0)
+	// Stock rows and commands are different topics, consumed
+	// concurrently: wait until the row is in the table.
+	r.waitTable("SKU-1")
 	a := r.command(schemas.OpReserve, "co-a", "SKU-1", 2, t0.Add(time.Second))
 	r.command(schemas.OpReserve, "co-b", "SKU-1", 2, t0.Add(2*time.Second))
 	r.command(schemas.OpReserve, "co-a", "SKU-1", 2, t0.Add(time.Second)) // redelivery of a
