@@ -34,6 +34,7 @@ import (
 	"cartstream/internal/metrics"
 	"cartstream/internal/promo"
 	"cartstream/internal/registry"
+	"cartstream/internal/replay"
 	"cartstream/internal/reserve"
 	"cartstream/internal/shopsim"
 	"cartstream/internal/streams"
@@ -73,6 +74,8 @@ type Instance struct {
 	// stores are the local stores of every processor, for the inventory
 	// group's own table writes and for queries.
 	stores *streams.Stores
+	// resets are the groups' latest reset epochs, read at start (DESIGN §8).
+	resets replay.Resets
 }
 
 // New prepares an instance; Run starts it.
@@ -238,6 +241,14 @@ func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error
 		}
 	}
 
+	// DESIGN §8: local state built before a group's last reset must not
+	// survive it; this runs before any processor opens a store.
+	in.startup.Store("checking reset epochs")
+	in.resets, err = replay.Prepare(ctx, replay.PrepareConfig{Brokers: in.brokers, Admin: adm, Topology: in.topo, DataDir: in.cfg.DataDir, Logger: in.log})
+	if err != nil {
+		return fmt.Errorf("instance: %w", err)
+	}
+
 	in.addSupervisor(runCtx, wg, "ticks", in.ticksFactory())
 	return in.startProcessors(ctx, runCtx, wg, adm)
 }
@@ -354,6 +365,10 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 		return fmt.Errorf("instance: partitions of %s: %w", in.topo.Names.CartEvents, err)
 	}
 	deps.partitions[topology.SetCarts] = int32(len(details[in.topo.Names.CartEvents].Partitions))
+	boundary, err := replay.CartsBoundary(ctx, adm, in.topo, in.resets)
+	if err != nil {
+		return fmt.Errorf("instance: %w", err)
+	}
 	graph, err := carts.Graph(carts.Config{
 		Topology:   in.topo,
 		Partitions: deps.partitions[topology.SetCarts],
@@ -362,6 +377,7 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 		DLQ:        dead,
 		Metrics:    in.metrics,
 		Logger:     in.log,
+		Boundary:   boundary, // records processed before the last replay
 	})
 	if err != nil {
 		return fmt.Errorf("instance: %w", err)
