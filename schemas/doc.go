@@ -104,6 +104,13 @@
 // events); outputs and normalized lines list every field, always present,
 // null where absent. CompileJSONSchema compiles one for validation.
 //
+// Cart events may also arrive as Confluent-framed Avro (magic byte 0, a
+// registry schema id, the body) for producers that use a schema registry:
+// avro/cart_event.avsc is the cart event's Avro form, field for field, with
+// ts kept an RFC 3339 string. CartEventAvro writes it from the JSON;
+// AvroJSON turns a record of any writer schema back into the JSON object it
+// stands for, so the carts group validates both encodings alike.
+//
 // # Promotion condition, target and effect
 //
 // In the Avro Promotion these are structured records, not JSON text. The

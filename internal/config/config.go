@@ -84,7 +84,7 @@ func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Partitions, "partitions", topology.DefaultPartitions, "partition count of topics cartstream creates")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 0, "replication factor of topics cartstream creates (0: min(3, brokers))")
 	fs.IntVar(&c.MinInsyncReplicas, "min-insync-replicas", 0, "min.insync.replicas of topics cartstream creates (0: min(2, replication))")
-	fs.StringVar(&c.Registry, "registry", "", "Confluent schema registry URL, for Debezium topics in Avro (empty: JSON only)")
+	fs.StringVar(&c.Registry, "registry", "", "Confluent schema registry URL, for Debezium topics and cart events in Avro (empty: JSON only)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", 0, "producer batching window (0: the measured default, see docs/benchmarks.md)")
 	fs.StringVar(&c.DataDir, "data-dir", DefaultDataDir, "directory for local state (and the embedded broker's log)")
 	fs.StringVar(&c.HTTPListen, "http-listen", DefaultHTTPListen, "address of the HTTP server (queries, /healthz, /readyz, /metrics)")

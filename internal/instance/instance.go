@@ -295,7 +295,7 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 	if err := in.startInventory(ctx, runCtx, wg, adm, factory, dead, deps); err != nil {
 		return err
 	}
-	if err := in.startCarts(ctx, runCtx, wg, adm, factory, dead, deps); err != nil {
+	if err := in.startCarts(ctx, runCtx, wg, adm, factory, dead, deps, reg); err != nil {
 		return err
 	}
 	in.startQueries(runCtx, wg, adm, factory, deps)
@@ -355,7 +355,7 @@ const cartSweep = 10 * time.Second
 // startCarts starts the promotion index and the carts group. The carts
 // processor starts only once the index holds the promotions table, so no
 // offer is evaluated against a half-loaded catalog.
-func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer, deps queryDeps) error {
+func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, adm *kadm.Client, factory *streams.Factory, dead *dlq.Writer, deps queryDeps, reg debezium.SchemaRegistry) error {
 	idx := deps.promotions
 	indexer := &carts.PromotionIndexer{Factory: factory, Table: in.topo.Names.PromotionsTable, Index: idx, Logger: in.log}
 	indexSup := in.addSupervisor(runCtx, wg, "promotions-index", indexer.Supervised())
@@ -378,6 +378,7 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 		Metrics:    in.metrics,
 		Logger:     in.log,
 		Boundary:   boundary, // records processed before the last replay
+		Registry:   reg,      // Avro cart events (nil without --registry)
 	})
 	if err != nil {
 		return fmt.Errorf("instance: %w", err)

@@ -1,7 +1,8 @@
 // Package registry is a client for the Confluent Schema Registry's
 // schema-by-id lookup (GET /schemas/ids/{id}), the one call a consumer of
-// Confluent-framed Avro needs. Its Client implements
-// debezium.SchemaRegistry.
+// Confluent-framed Avro needs, and its registration call (POST
+// /subjects/{subject}/versions), the one call a producer needs. Its Client
+// implements debezium.SchemaRegistry.
 //
 // It owns caching (ids are immutable: a schema is fetched once per process
 // and kept forever, concurrent misses share one request), timeouts, auth
@@ -9,8 +10,9 @@
 // never be decoded: dead-letter it) and transient (retry: the registry is
 // unreachable, slow or failing).
 //
-// It never registers schemas, never looks up subjects or versions, never
-// retries by itself (the caller's retry loop owns backoff) and keeps no
+// Consumers never register schemas; only producers (`cartstream produce`)
+// call Register. It never looks up subjects or versions, never retries by
+// itself (the caller's retry loop owns backoff) and keeps no
 // package-level mutable state.
 package registry
 
@@ -199,12 +201,7 @@ func (c *Client) get(ctx context.Context, id int) (string, error) {
 		return "", fmt.Errorf("registry: schema %d: %w", id, err)
 	}
 	req.Header.Set("Accept", "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json; q=0.9, application/json; q=0.5")
-	switch {
-	case c.opts.Username != "":
-		req.SetBasicAuth(c.opts.Username, c.opts.Password)
-	case c.opts.BearerToken != "":
-		req.Header.Set("Authorization", "Bearer "+c.opts.BearerToken)
-	}
+	c.authorize(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

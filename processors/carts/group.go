@@ -47,6 +47,11 @@ type Config struct {
 	DLQ        *dlq.Writer
 	Metrics    *metrics.Metrics
 	Logger     *slog.Logger
+	// Registry resolves the writer schemas of Confluent-framed Avro cart
+	// events (a value starting with byte 0). nil: such events are
+	// dead-lettered as undecodable.
+	Registry SchemaRegistry
+
 	// Boundary holds back the reservation commands and checkout statuses
 	// of records processed before the group's last reset (DESIGN §8); the
 	// instance reads it from the resets topic. Nil: nothing is held back.
@@ -71,7 +76,7 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	n := cfg.Topology.Names
-	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}, gate: newReplayGate(cfg.Boundary)}
+	h := &handler{cfg: cfg, group: g, clocks: map[int32]*streamtime.Clock{}, work: map[int32]*partitionWork{}, avro: &avroEvents{registry: cfg.Registry}, gate: newReplayGate(cfg.Boundary)}
 	timed := func(cb goka.ProcessCallback) goka.ProcessCallback {
 		return streams.Timed(cfg.Metrics.ProcessingSeconds, g.Name, cb)
 	}
@@ -92,6 +97,7 @@ func Graph(cfg Config) (*goka.GroupGraph, error) {
 type handler struct {
 	cfg   Config
 	group topology.Group
+	avro  *avroEvents
 
 	mu     sync.Mutex
 	clocks map[int32]*streamtime.Clock // stream time per partition
@@ -192,7 +198,12 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 		h.deadLetter(ctx, o, value, dlq.Validation(errors.New("carts: a cart event with no value (tombstone)")))
 		return
 	}
-	ev, err := ParseEvent(value)
+	text, err := h.eventJSON(ctx, value)
+	if err != nil {
+		h.deadLetter(ctx, o, value, err)
+		return
+	}
+	ev, err := ParseEvent(text)
 	if err != nil {
 		h.deadLetter(ctx, o, value, dlq.Validation(err))
 		return
