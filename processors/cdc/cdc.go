@@ -192,3 +192,9 @@ func eventTime(rec debezium.Record, recordTS time.Time) time.Time {
 	}
 	return recordTS.UTC()
 }
+
+// EventTime is the event time the group gives a decoded record with the
+// given record timestamp (the source block's ts_ms, else the envelope's,
+// else the record timestamp), for tools that rebuild the group's table
+// outside a processor (cartstream replay --verify).
+func EventTime(rec debezium.Record, recordTS time.Time) time.Time { return eventTime(rec, recordTS) }
