@@ -59,8 +59,9 @@ bench-promo: ## promotion evaluation at 100, 10 000 and 100 000 promotions
 flash-sale: build ## 10 000 carts check out one SKU of 100 units at once (10% duplicate events); prints the audit's summary
 	$(BIN) simulate flash-sale
 
-docs: build ## regenerate docs/configuration.md from the CLI
+docs: build ## regenerate docs/configuration.md and the topology graphs in docs/architecture.md from the CLI
 	$(BIN) config-docs > docs/configuration.md
+	$(BIN) architecture-docs docs/architecture.md
 
 clean:
 	rm -rf bin .cache

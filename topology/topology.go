@@ -189,7 +189,7 @@ func New(cfg Config) *Topology {
 		{Name: n.Promotions, Key: "Debezium key", Value: debeziumValue, WrittenBy: []string{debezium}, ReadBy: []string{GroupCDCPromotions}, Source: true},
 		{Name: n.Inventory, Key: "Debezium key", Value: debeziumValue, WrittenBy: []string{debezium}, ReadBy: []string{GroupCDCInventory}, Source: true},
 		{Name: n.Outbox, Key: "aggregateid = order id", Value: "outbox payload (JSON)", WrittenBy: []string{"Debezium Outbox Event Router"}, ReadBy: []string{GroupCDCOutbox}, Source: true},
-		{Name: n.CartEvents, Key: "cart_id", Value: "cart event (JSON; Avro with a registry)", WrittenBy: []string{"storefront clients"}, ReadBy: []string{GroupCarts}, Source: true, Retention: CartEventsRetention, LogAppendTime: true, CoPartitionSet: SetCarts},
+		{Name: n.CartEvents, Key: "cart_id", Value: "cart event (JSON; Avro with a registry)", WrittenBy: []string{"storefront clients", "cartstream produce"}, ReadBy: []string{GroupCarts}, Source: true, Retention: CartEventsRetention, LogAppendTime: true, CoPartitionSet: SetCarts},
 		{Name: n.ProductsTable, Key: "sku", Value: "product (Avro)", WrittenBy: []string{GroupCDCProducts}, ReadBy: []string{GroupCarts + " (lookup)"}, Compacted: true},
 		{Name: n.PromotionsTable, Key: "promotion id", Value: "promotion (Avro)", WrittenBy: []string{GroupCDCPromotions}, ReadBy: []string{GroupCarts + " (lookup)"}, Compacted: true},
 		{Name: n.InventoryChanges, Key: "sku", Value: "stock row (Avro)", WrittenBy: []string{GroupCDCInventory}, ReadBy: []string{GroupInventory}, Retention: DefaultRetention, CoPartitionSet: SetInventory},
