@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,11 @@ type EnsureOptions struct {
 	ReplicationFactor int16
 	// MinInsyncReplicas for created topics; 0 means min(2, replication).
 	MinInsyncReplicas int
+	// Only, when not empty, limits Ensure to the named declared topics and
+	// skips the co-partitioning check: for tools that need one topic of
+	// their own (cartstream dlq redrive) on a cluster whose other topics
+	// they must not touch.
+	Only []string
 }
 
 // EnsureResult reports what Ensure did.
@@ -59,6 +65,9 @@ func (t *Topology) Ensure(ctx context.Context, adm *kadm.Client, opts EnsureOpti
 		}
 	}
 	for _, tp := range t.Topics {
+		if len(opts.Only) > 0 && !slices.Contains(opts.Only, tp.Name) {
+			continue
+		}
 		if _, ok := counts[tp.Name]; ok {
 			res.Existing = append(res.Existing, tp.Name)
 			continue
@@ -87,6 +96,9 @@ func (t *Topology) Ensure(ctx context.Context, adm *kadm.Client, opts EnsureOpti
 		}
 		counts[tp.Name] = parts
 		res.Created = append(res.Created, tp.Name)
+	}
+	if len(opts.Only) > 0 {
+		return res, nil
 	}
 	if err := t.CheckCoPartitioning(ctx, adm); err != nil {
 		return res, err

@@ -156,3 +156,51 @@ func TestRewriteDocReplacesOnlyGeneratedBlocks(t *testing.T) {
 		}
 	}
 }
+
+func TestRedrivesTopicDeclared(t *testing.T) {
+	topo := New(Config{})
+	tp, ok := topo.Topic("cartstream.dlq-redrives")
+	if !ok || !tp.Compacted || tp.Configs()["cleanup.policy"] != "compact" {
+		t.Fatalf("redrives topic %+v", tp)
+	}
+}
+
+// TestEnsureOnlyCreatesTheNamedTopic creates one topic on a cluster whose
+// other topics disagree on partition counts: nothing else is created and
+// no co-partitioning error is raised.
+func TestEnsureOnlyCreatesTheNamedTopic(t *testing.T) {
+	ctx := context.Background()
+	_, adm := newAdmin(t)
+	if _, err := adm.CreateTopic(ctx, 6, 1, nil, "cart-events"); err != nil {
+		t.Fatal(err)
+	}
+	topo := New(Config{})
+	res, err := topo.Ensure(ctx, adm, EnsureOptions{Only: []string{topo.Names.DLQRedrives}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Created) != 1 || res.Created[0] != topo.Names.DLQRedrives {
+		t.Errorf("created %v", res.Created)
+	}
+	var names []string
+	for _, tp := range topo.Topics {
+		names = append(names, tp.Name)
+	}
+	details, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exist []string
+	for name, d := range details {
+		if d.Err == nil {
+			exist = append(exist, name)
+		}
+	}
+	if len(exist) != 2 {
+		t.Errorf("topics now %v, want cart-events and the redrives topic", exist)
+	}
+	res, err = topo.Ensure(ctx, adm, EnsureOptions{Only: []string{topo.Names.DLQRedrives}})
+	if err != nil || len(res.Created) != 0 || len(res.Existing) != 1 {
+		t.Errorf("second ensure: %+v, %v", res, err)
+	}
+}

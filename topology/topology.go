@@ -63,6 +63,7 @@ type Names struct {
 	Offers           string // evaluated offers, by cart_id
 	Checkouts        string // checkout statuses, by cart_id
 	DLQ              string // dead letters
+	DLQRedrives      string // one record per redriven dead letter
 	CartsTicks       string // ticks for the carts set
 	InventoryTicks   string // ticks for the inventory set
 	Resets           string // reset epochs, by group
@@ -85,6 +86,7 @@ func DefaultNames() Names {
 		Offers:           "cartstream.offers",
 		Checkouts:        "cartstream.checkouts",
 		DLQ:              "cartstream.dlq",
+		DLQRedrives:      "cartstream.dlq-redrives",
 		CartsTicks:       "cartstream.carts-ticks",
 		InventoryTicks:   "cartstream.inventory-ticks",
 		Resets:           "cartstream.resets",
@@ -199,6 +201,7 @@ func New(cfg Config) *Topology {
 		{Name: n.Offers, Key: "cart_id", Value: "evaluated offer (JSON)", WrittenBy: []string{GroupCarts}, ReadBy: []string{"storefront"}, Retention: DefaultRetention},
 		{Name: n.Checkouts, Key: "cart_id", Value: "checkout status (JSON)", WrittenBy: []string{GroupCarts}, ReadBy: []string{"storefront"}, Retention: DefaultRetention},
 		{Name: n.DLQ, Key: "original key", Value: "original bytes", WrittenBy: []string{"every group"}, ReadBy: []string{"operators", "cartstream dlq"}, Retention: DLQRetention},
+		{Name: n.DLQRedrives, Key: "<dlq partition>:<dlq offset>", Value: "redrive record (JSON)", WrittenBy: []string{"cartstream dlq redrive"}, ReadBy: []string{"cartstream dlq"}, Compacted: true},
 		{Name: n.CartsTicks, Key: "none", Value: "tick", WrittenBy: []string{"every instance"}, ReadBy: []string{GroupCarts}, Retention: CartEventsRetention, CoPartitionSet: SetCarts},
 		{Name: n.InventoryTicks, Key: "none", Value: "tick", WrittenBy: []string{"every instance"}, ReadBy: []string{GroupInventory}, Retention: CartEventsRetention, CoPartitionSet: SetInventory},
 		{Name: n.Resets, Key: "group", Value: "reset epoch", WrittenBy: []string{"cartstream replay"}, ReadBy: []string{"every instance at start"}, Compacted: true},

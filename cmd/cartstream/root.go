@@ -27,7 +27,7 @@ processor and the HTTP server in one process.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newBrokerCmd(), newTopologyCmd(), newDebeziumCmd(), newDemoCmd(), newEvaluateCmd(), newDocsCmd(root), newReplayCmd(), newSimulateCmd(), newProduceCmd(), newArchitectureDocsCmd())
+	root.AddCommand(newRunCmd(), newBrokerCmd(), newTopologyCmd(), newDebeziumCmd(), newDemoCmd(), newEvaluateCmd(), newDocsCmd(root), newReplayCmd(), newSimulateCmd(), newProduceCmd(), newDLQCmd(), newArchitectureDocsCmd())
 	return root
 }
 
