@@ -66,6 +66,9 @@ type Config struct {
 	Brokers  []string
 	DLQ      string // the dead-letter topic
 	Redrives string // the compacted redrive log
+	// ClientOpts are added to every Kafka client the tool makes (TLS,
+	// SASL); they must not set a partitioner or consumed partitions.
+	ClientOpts []kgo.Opt
 }
 
 // Tool reads and redrives dead letters. It is safe for sequential use by
@@ -84,7 +87,7 @@ func New(cfg Config) (*Tool, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("dlqtool: no brokers")
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID("cartstream-dlq"),
+	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), cfg.ClientOpts...), kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID("cartstream-dlq"),
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {
 			return func(r *kgo.Record, n int) int {
 				if r.Key == nil {
@@ -93,7 +96,7 @@ func New(cfg Config) (*Tool, error) {
 				return int(partition.For(r.Key, int32(n)))
 			}
 		})),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))...)
 	if err != nil {
 		return nil, fmt.Errorf("dlqtool: kafka client: %w", err)
 	}
@@ -211,8 +214,8 @@ func (t *Tool) consume(ctx context.Context, topic string, from map[int32]kgo.Off
 	if len(from) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(t.cfg.Brokers...), kgo.ClientID("cartstream-dlq-reader"),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
+	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), t.cfg.ClientOpts...), kgo.SeedBrokers(t.cfg.Brokers...), kgo.ClientID("cartstream-dlq-reader"),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
 	if err != nil {
 		return fmt.Errorf("dlqtool: kafka client: %w", err)
 	}
