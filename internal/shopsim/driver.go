@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -101,7 +102,8 @@ type DriverOptions struct {
 	// SKUs[0] is the most popular). 0 (or anything <= 1) chooses
 	// uniformly.
 	Zipf float64
-	// Carts is the number of carts that arrive. Required.
+	// Carts is the number of carts that arrive. Required, except with
+	// Paced, where 0 means no end.
 	Carts int
 	// MaxLines bounds the distinct SKUs a cart adds (1..MaxLines, capped
 	// at len(SKUs)). Default DefaultMaxLines.
@@ -109,7 +111,8 @@ type DriverOptions struct {
 	// MaxQty bounds the units of a line (1..MaxQty). Default DefaultMaxQty.
 	MaxQty int
 	// ArrivalGap is the mean simulated time between two carts' arrivals
-	// (exponentially distributed). 0: every cart arrives at once.
+	// (exponentially distributed). 0: every cart arrives at once. Paced
+	// drivers ignore it.
 	ArrivalGap time.Duration
 	// ThinkTime is the mean simulated time between a cart's own actions
 	// (exponentially distributed). 0: none.
@@ -153,6 +156,49 @@ type DriverOptions struct {
 	// DefaultMaxCheckouts.
 	MaxCheckouts int
 
+	// BrowseRate is the probability that a cart only browses: it adds,
+	// changes and removes lines and tries coupons like any other cart,
+	// then leaves without checking out. Launch-day traffic is mostly
+	// that. Any of BrowseRate, ChangeRate, CouponRate, FlashSKU or Paced
+	// makes carts follow a session plan (see Driver); with none of them a
+	// cart only adds lines and checks out, as before they existed.
+	BrowseRate float64
+	// ChangeRate is the probability that a cart, after each line it adds,
+	// changes a line it holds: sets a new quantity (quantity_set, 0
+	// included, which drops the line) or removes all or some of its units
+	// (item_removed). A cart about to check out with no line left adds
+	// one first.
+	ChangeRate float64
+	// CouponCodes are the codes of the shop's coupon promotions.
+	// CouponRate is the probability that a cart applies a coupon before it
+	// checks out or leaves: one of CouponCodes or, with probability
+	// UnknownCouponRate (always when CouponCodes is empty), a made-up code
+	// no promotion has (UnknownCouponPrefix and digits).
+	// CouponRemoveRate is the probability that the cart then removes it.
+	CouponCodes                                     []string
+	CouponRate, UnknownCouponRate, CouponRemoveRate float64
+	// FlashSKU, when set, is a SKU every cart adds first, one unit: a
+	// flash sale that concentrates checkouts on it. It must be one of
+	// SKUs; the cart's other lines are drawn as usual.
+	FlashSKU string
+
+	// Paced makes carts arrive when the caller's rate leaves room instead
+	// of on the ArrivalGap schedule: the caller calls Pace with its clock,
+	// never Next (see Pace). Carts still bounds the arrivals.
+	Paced bool
+	// OverlapTransactions lets the simulated database's transactions
+	// (orders and restocks) overlap the storefront's clock instead of
+	// following one another on it. A Sim lets up to MaxTransactionGap of
+	// simulated time pass before each transaction, as if one client
+	// worked at a time: about one order per simulated second, which is
+	// plenty for audits in simulated time but would carry a run paced by
+	// the wall clock minutes ahead of it within seconds. With it, the
+	// clock returns after each transaction to where the storefront was:
+	// the transaction's records (and its checkout_completed event) still
+	// lie up to MaxTransactionGap plus the connector's lag ahead of the
+	// clock, but that lead never adds up.
+	OverlapTransactions bool
+
 	// RestockEvery restocks a SKU (drawn like a cart's) every RestockEvery
 	// cart arrivals; 0: never.
 	RestockEvery int
@@ -187,6 +233,10 @@ type Ledger struct {
 	// CartEvents counts the cart events generated; DuplicateEvents the
 	// extra deliveries of some of them.
 	CartEvents, DuplicateEvents int
+	// BrowseCarts counts the carts that arrived to browse only;
+	// CouponsApplied and CouponsRemoved the coupon events planned (an
+	// unknown code included).
+	BrowseCarts, CouponsApplied, CouponsRemoved int
 	// OutboxFirst and ConnectorDuplicates count the orders whose records
 	// were delivered outbox first, and twice.
 	OutboxFirst, ConnectorDuplicates int
@@ -224,7 +274,9 @@ type RefusedOrder struct {
 }
 
 // Driver plays a storefront against a Sim: carts arrive, add SKUs and check
-// out; the driver reacts to the checkout statuses cartstream reports
+// out (or, with a session plan, also change and remove lines, try coupons
+// and often leave without checking out); the driver reacts to the checkout
+// statuses cartstream reports
 // (Observe) by placing the order in the simulated database and completing
 // the checkout, or by abandoning, editing, walking away or completing late,
 // as each checkout's fate (drawn from the seed) says. It returns every
@@ -239,6 +291,22 @@ type RefusedOrder struct {
 // does not depend on when statuses arrive. What does depend on it is the
 // interleaving of carts and the simulated database's own draws (transaction
 // gaps, connector lag, uuids), which follow the order of PlaceOrder calls.
+//
+// # Sessions
+//
+// Without BrowseRate, ChangeRate, CouponRate, FlashSKU and Paced a cart adds
+// 1 to MaxLines distinct SKUs and checks out. With any of them it follows
+// a session plan drawn at its arrival: the flash-sale SKU first, then
+// distinct SKUs, each add possibly followed by a change of a line
+// (quantity_set or item_removed), possibly a coupon applied (and removed
+// again), and, unless it only browses, its checkout.
+//
+// # Pacing
+//
+// Next runs the simulation as fast as the caller asks, in simulated time.
+// A load generator instead runs a Paced driver with Pace and its wall clock:
+// carts arrive as its rate leaves room, the clock follows the wall clock,
+// and, with OverlapTransactions, orders do not carry the clock ahead of it.
 //
 // # Time
 //
@@ -304,6 +372,7 @@ type dcart struct {
 	events    int
 	checkouts int
 	sentFirst bool
+	browse    bool // never checks out
 }
 
 type dcheckout struct {
@@ -329,6 +398,7 @@ const (
 	actEdit
 	actRedeliver
 	actRestock
+	actStep // a planned cart event (session plans, see plan)
 )
 
 type action struct {
@@ -338,8 +408,9 @@ type action struct {
 	n    int // actArrive: cart number (0-based)
 	cart *dcart
 	co   *dcheckout
-	line Line   // actAdd
-	rec  Record // actRedeliver
+	line Line      // actAdd
+	rec  Record    // actRedeliver
+	ev   cartEvent // actStep
 }
 
 // NewDriver returns a driver for sim whose choices derive from seed alone.
@@ -368,7 +439,9 @@ func NewDriver(sim *Sim, seed int64, opts DriverOptions) (*Driver, error) {
 	for _, st := range sim.Inventory() {
 		d.ledger.Stock[st.SKU] = int64(st.OnHand)
 	}
-	d.push(&action{due: sim.Now(), kind: actArrive})
+	if !opts.Paced {
+		d.push(&action{due: sim.Now(), kind: actArrive})
+	}
 	return d, nil
 }
 
@@ -379,7 +452,10 @@ func (o *DriverOptions) normalize(seed int64) error {
 	if len(o.SKUs) == 0 {
 		return bad("no SKUs")
 	}
-	if o.Carts <= 0 {
+	switch {
+	case o.Carts == 0 && o.Paced:
+		o.Carts = math.MaxInt
+	case o.Carts <= 0:
 		return bad("carts %d: want at least one", o.Carts)
 	}
 	seen := map[string]bool{}
@@ -395,6 +471,8 @@ func (o *DriverOptions) normalize(seed int64) error {
 	}{
 		{"duplicate", o.DuplicateRate}, {"outbox-first", o.OutboxFirstRate}, {"connector duplicate", o.ConnectorDuplicateRate},
 		{"abandon", o.AbandonRate}, {"walk-away", o.WalkAwayRate}, {"edit", o.EditRate}, {"late", o.LateRate}, {"retry", o.RetryRate},
+		{"browse", o.BrowseRate}, {"change", o.ChangeRate},
+		{"coupon", o.CouponRate}, {"unknown coupon", o.UnknownCouponRate}, {"coupon remove", o.CouponRemoveRate},
 	} {
 		if !(r.v >= 0 && r.v <= 1) {
 			return bad("%s rate %v: want a probability in [0, 1]", r.name, r.v)
@@ -445,10 +523,19 @@ func (o *DriverOptions) normalize(seed int64) error {
 	if !validCurrency(o.Currency) {
 		return bad("currency %q", o.Currency)
 	}
+	if o.FlashSKU != "" && !seen[o.FlashSKU] {
+		return bad("flash-sale SKU %q is not one of the SKUs", o.FlashSKU)
+	}
+	for _, c := range o.CouponCodes {
+		if c == "" {
+			return bad("empty coupon code")
+		}
+	}
 	if o.IDPrefix == "" {
 		o.IDPrefix = fmt.Sprintf("s%d-", seed)
 	}
 	o.SKUs = slices.Clone(o.SKUs)
+	o.CouponCodes = slices.Clone(o.CouponCodes)
 	return nil
 }
 
@@ -509,8 +596,11 @@ func (d *Driver) Ledger() Ledger {
 // something other than a short stock: a bug in the caller's setup.
 func (d *Driver) Next(limit int) ([]Record, error) {
 	var out []Record
+	if d.opts.Paced {
+		return nil, fmt.Errorf("%w: a paced driver runs with Pace, not Next", ErrDriverOptions)
+	}
 	for limit <= 0 || len(out) < limit {
-		a := d.pick()
+		a := d.pick(time.Time{})
 		if a == nil {
 			break
 		}
@@ -706,8 +796,9 @@ func earliest(a, b time.Time) time.Time {
 
 // pick pops the next action that may run now, or returns nil. On-time
 // completions answer only to completions in flight; every other action
-// also waits for checkouts that will complete on time.
-func (d *Driver) pick() *action {
+// also waits for checkouts that will complete on time. Actions due after
+// until wait too (the zero until: none does).
+func (d *Driver) pick(until time.Time) *action {
 	for len(d.main) > 0 && stale(d.main[0]) {
 		heap.Pop(&d.main)
 	}
@@ -716,9 +807,10 @@ func (d *Driver) pick() *action {
 	}
 	hard := limitOf(&d.hard, hardGuard)
 	soft := earliest(hard, limitOf(&d.soft, d.softGuard))
-	mainOK := func() bool { return len(d.main) > 0 && within(d.reach(d.main[0]), soft) }
-	compOK := func() bool { return len(d.comp) > 0 && within(d.reach(d.comp[0]), hard) }
-	compFirst := len(d.comp) > 0 && (len(d.main) == 0 || before(d.comp[0], d.main[0]))
+	due := func(h actionHeap) bool { return len(h) > 0 && within(h[0].due, until) }
+	mainOK := func() bool { return due(d.main) && within(d.reach(d.main[0]), soft) }
+	compOK := func() bool { return due(d.comp) && within(d.reach(d.comp[0]), hard) }
+	compFirst := due(d.comp) && (!due(d.main) || before(d.comp[0], d.main[0]))
 	switch {
 	case compFirst && compOK(), !compFirst && !mainOK() && compOK():
 		return heap.Pop(&d.comp).(*action)
@@ -748,7 +840,16 @@ func (d *Driver) run(a *action, out []Record) ([]Record, error) {
 	case actStart:
 		out = d.start(out, a.cart)
 	case actComplete:
+		defer d.overlap(d.Now())
 		return d.complete(out, a.co)
+	case actStep:
+		switch a.ev.Type {
+		case EventCouponApplied:
+			d.ledger.CouponsApplied++
+		case EventCouponRemoved:
+			d.ledger.CouponsRemoved++
+		}
+		out = d.emit(out, a.cart, a.ev)
 	case actAbandon:
 		a.co.phase = phaseDone
 		out = d.emit(out, a.cart, cartEvent{Type: "checkout_abandoned", CheckoutID: a.co.id})
@@ -758,6 +859,7 @@ func (d *Driver) run(a *action, out []Record) ([]Record, error) {
 		d.ledger.DuplicateEvents++
 		out = append(out, a.rec)
 	case actRestock:
+		defer d.overlap(d.Now())
 		sku := d.opts.SKUs[d.drawSKU(d.rng)]
 		rec, err := d.sim.Restock(sku, d.opts.RestockQty)
 		if err != nil {
@@ -777,6 +879,16 @@ func (d *Driver) arrive(n int) {
 	c := &dcart{
 		id:  fmt.Sprintf("%sc%06d", d.opts.IDPrefix, n+1),
 		rng: rand.New(rand.NewPCG(uint64(d.seed), uint64(n)+1)),
+	}
+	if d.opts.planned() {
+		d.plan(c)
+		if d.opts.RestockEvery > 0 && (n+1)%d.opts.RestockEvery == 0 {
+			d.push(&action{due: d.Now(), kind: actRestock})
+		}
+		if !d.opts.Paced && n+1 < d.opts.Carts {
+			d.push(&action{due: d.Now().Add(expDuration(d.rng, d.opts.ArrivalGap)), kind: actArrive, n: n + 1})
+		}
+		return
 	}
 	lines := 1 + c.rng.IntN(d.opts.MaxLines)
 	t := d.Now()
@@ -924,6 +1036,7 @@ type cartEvent struct {
 	Type       string `json:"type"`
 	SKU        string `json:"sku,omitempty"`
 	Qty        *int   `json:"qty,omitempty"`
+	Code       string `json:"code,omitempty"`
 	CheckoutID string `json:"checkout_id,omitempty"`
 	OrderID    string `json:"order_id,omitempty"`
 	Currency   string `json:"currency,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -104,8 +105,24 @@ func (f *fakeCartstream) process(r Record) {
 		f.carts[e.CartID] = cart
 	}
 	switch e.Type {
-	case "item_added":
-		cart[e.SKU] += *e.Qty
+	case "item_added", "item_removed", "quantity_set":
+		before := maps.Clone(cart)
+		switch {
+		case e.Type == "item_added":
+			cart[e.SKU] += *e.Qty
+		case e.Type == "item_removed" && e.Qty == nil:
+			delete(cart, e.SKU)
+		case e.Type == "item_removed":
+			cart[e.SKU] -= *e.Qty
+		default:
+			cart[e.SKU] = *e.Qty
+		}
+		if cart[e.SKU] <= 0 {
+			delete(cart, e.SKU)
+		}
+		if maps.Equal(before, cart) {
+			return
+		}
 		for id, h := range f.holds {
 			if h.cart == e.CartID && h.state == "held" {
 				h.state = "released"
@@ -511,13 +528,17 @@ func TestDriverWaitsForStatuses(t *testing.T) {
 func TestDriverOptionsAreChecked(t *testing.T) {
 	s, skus := simSetup(t, 1, []int32{1})
 	for name, o := range map[string]DriverOptions{
-		"no skus":       {Carts: 1},
-		"no carts":      {SKUs: skus},
-		"unknown sku":   {SKUs: []string{"nope"}, Carts: 1},
-		"rate above 1":  {SKUs: skus, Carts: 1, DuplicateRate: 1.5},
-		"fates above 1": {SKUs: skus, Carts: 1, AbandonRate: 0.6, LateRate: 0.6},
-		"short ttl":     {SKUs: skus, Carts: 1, HoldTTL: 2 * time.Second},
-		"bad currency":  {SKUs: skus, Carts: 1, Currency: "usd"},
+		"no skus":         {Carts: 1},
+		"no carts":        {SKUs: skus},
+		"unknown sku":     {SKUs: []string{"nope"}, Carts: 1},
+		"rate above 1":    {SKUs: skus, Carts: 1, DuplicateRate: 1.5},
+		"fates above 1":   {SKUs: skus, Carts: 1, AbandonRate: 0.6, LateRate: 0.6},
+		"short ttl":       {SKUs: skus, Carts: 1, HoldTTL: 2 * time.Second},
+		"bad currency":    {SKUs: skus, Carts: 1, Currency: "usd"},
+		"browse above 1":  {SKUs: skus, Carts: 1, BrowseRate: 1.1},
+		"negative change": {SKUs: skus, Carts: 1, ChangeRate: -0.1},
+		"flash not a sku": {SKUs: skus, Carts: 1, FlashSKU: "nope"},
+		"empty coupon":    {SKUs: skus, Carts: 1, CouponRate: 0.5, CouponCodes: []string{""}},
 	} {
 		if _, err := NewDriver(s, 1, o); !errors.Is(err, ErrDriverOptions) {
 			t.Errorf("%s: error %v", name, err)
