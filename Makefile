@@ -8,7 +8,7 @@ DATA_DIR     ?= ./data
 TEST_TIMEOUT ?= 15m
 E2E_TIMEOUT  ?= 40m
 
-.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale docs clean
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale loadgen docs clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench-promo: ## promotion evaluation at 100, 10 000 and 100 000 promotions
 
 flash-sale: build ## 10 000 carts check out one SKU of 100 units at once (10% duplicate events); prints the audit's summary
 	$(BIN) simulate flash-sale
+
+LOADGEN_RATE     ?= 1000
+LOADGEN_DURATION ?= 1m
+LOADGEN_FLAGS    ?=
+loadgen: build ## launch-day load into `make run` (run it in another terminal first): LOADGEN_RATE cart events/s for LOADGEN_DURATION
+	$(BIN) loadgen --rate $(LOADGEN_RATE) --duration $(LOADGEN_DURATION) $(LOADGEN_FLAGS)
 
 docs: build ## regenerate docs/configuration.md and the topology graphs in docs/architecture.md from the CLI
 	$(BIN) config-docs > docs/configuration.md

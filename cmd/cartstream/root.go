@@ -28,6 +28,7 @@ processor and the HTTP server in one process.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newBrokerCmd(), newTopologyCmd(), newDebeziumCmd(), newDemoCmd(), newEvaluateCmd(), newDocsCmd(root), newReplayCmd(), newSimulateCmd(), newProduceCmd(), newDLQCmd(), newArchitectureDocsCmd())
+	root.AddCommand(newLoadgenCmd())
 	return root
 }
 
