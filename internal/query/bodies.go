@@ -48,6 +48,10 @@ func renderCart(_ int32, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Version == 0 {
+		// Only results kept during a replay, no event applied yet.
+		return nil, errAbsent
+	}
 	b := cartBody{CartID: c.ID, CartVersion: c.Version, Currency: c.Currency, CustomerID: c.CustomerID,
 		Segments: nonNil(c.Segments), Coupons: nonNil(c.Coupons), Lines: nonNil(c.Lines)}
 	if co := c.Checkout; co != nil {

@@ -64,6 +64,10 @@ const (
 // owner for a partition.
 var ErrRebalancing = errors.New("query: group is rebalancing")
 
+// errAbsent is what a render returns for a stored value that stands for no
+// entity yet: the answer is 404, as for a missing key.
+var errAbsent = errors.New("query: no such entity")
+
 // Member is an instance as the groups see it.
 type Member struct {
 	InstanceID string
@@ -246,11 +250,14 @@ func (s *Service) local(w http.ResponseWriter, st storage.Storage, g topology.Gr
 			h.Set(HeaderLag, strconv.FormatInt(lag, 10))
 		}
 	}
-	if data == nil {
+	var body any
+	if data != nil {
+		body, err = render(p, data)
+	}
+	if data == nil || errors.Is(err, errAbsent) {
 		writeError(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no %s for key %q", g.Name, key))
 		return
 	}
-	body, err := render(p, data)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, CodeInternal, err.Error())
 		return

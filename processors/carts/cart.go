@@ -1,6 +1,7 @@
 package carts
 
 import (
+	"cartstream/schemas"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -55,6 +56,9 @@ type Cart struct {
 	// its last change. They answer a repeated checkout id the same way and
 	// take the results still in flight for them. None is open.
 	PastCheckouts []Checkout `json:"past_checkouts,omitempty"`
+	// EarlyResults are reservation results read during a replay before
+	// the checkout they answer was re-read (see holdEarly).
+	EarlyResults []schemas.ReservationResult `json:"early_results,omitempty"`
 }
 
 // DecodeCart reads a stored cart.
@@ -174,6 +178,7 @@ func clone(c *Cart) *Cart {
 	n.Coupons = append([]string(nil), c.Coupons...)
 	n.Lines = append([]Line(nil), c.Lines...)
 	n.Applied = append([]Applied(nil), c.Applied...)
+	n.EarlyResults = append([]schemas.ReservationResult(nil), c.EarlyResults...)
 	if c.Checkout != nil {
 		k := c.Checkout.clone()
 		n.Checkout = &k

@@ -224,6 +224,11 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 		h.deadLetter(ctx, o, value, dlq.Validation(err))
 		return
 	}
+	if replayed {
+		out.Cart = applyEarly(out.Cart, streamNow)
+	} else {
+		out.Cart = dropEarly(out.Cart)
+	}
 	h.store(ctx, cart, out.Cart)
 	if out.Applied { // a duplicate makes no offer
 		next := out.Cart
@@ -324,6 +329,11 @@ func (h *handler) result(ctx goka.Context, msg any) {
 	}
 	streamNow := h.observe(p, r.EventTime)
 	cart := h.stored(ctx)
+	if replayed && !knowsCheckout(cart, r.CheckoutID) {
+		// Read before the checkout it answers: keep it for that event.
+		h.store(ctx, cart, holdEarly(cart, key, r))
+		return
+	}
 	out := ApplyResult(cart, r, streamNow)
 	h.store(ctx, cart, out.Cart)
 	if !replayed {
