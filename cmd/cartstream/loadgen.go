@@ -92,7 +92,7 @@ to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.`,
 	f.IntVar(&cfg.SKUs, "skus", cfg.SKUs, "products (with inventory rows) loadgen creates, most popular first")
 	f.Int32Var(&cfg.Stock, "stock", cfg.Stock, "on_hand of each product at the start")
 	f.StringVar(&cfg.FlashSKU, "flash-sale", "", "a SKU every cart adds, e.g. SKU-00001 (short for <namespace>-SKU-00001); empty: no flash sale")
-	f.Int32Var(&cfg.FlashUnits, "flash-units", cfg.FlashUnits, "on_hand of the --flash-sale SKU at the start")
+	f.Int32Var(&cfg.FlashUnits, "flash-units", cfg.FlashUnits, "on_hand of the --flash-sale SKU at the start (it is never restocked)")
 	f.Float64Var(&cfg.BrowseRate, "browse-rate", cfg.BrowseRate, "share of carts that never check out")
 	f.DurationVar(&cfg.ThinkTime, "think-time", cfg.ThinkTime, "mean time between a cart's actions (with --rate, sets how many carts shop at once)")
 	f.Float64Var(&cfg.Zipf, "zipf", cfg.Zipf, "exponent of SKU popularity (<= 1: uniform)")

@@ -117,7 +117,8 @@ type Config struct {
 	SKUs  int
 	Stock int32
 	// FlashSKU, when set, is a SKU every cart adds: <namespace>-SKU-00007,
-	// or SKU-00007 for short. FlashUnits is its on_hand.
+	// or SKU-00007 for short. FlashUnits is its on_hand; it is never
+	// restocked.
 	FlashSKU   string
 	FlashUnits int32
 	// BrowseRate is the share of carts that never check out.

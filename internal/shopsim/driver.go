@@ -179,7 +179,9 @@ type DriverOptions struct {
 	CouponRate, UnknownCouponRate, CouponRemoveRate float64
 	// FlashSKU, when set, is a SKU every cart adds first, one unit: a
 	// flash sale that concentrates checkouts on it. It must be one of
-	// SKUs; the cart's other lines are drawn as usual.
+	// SKUs; the cart's other lines are drawn as usual (and a change may
+	// touch the flash-sale line too). Restocks never restock it: the
+	// units on sale are its stock when the driver starts.
 	FlashSKU string
 
 	// Paced makes carts arrive when the caller's rate leaves room instead
@@ -859,8 +861,14 @@ func (d *Driver) run(a *action, out []Record) ([]Record, error) {
 		d.ledger.DuplicateEvents++
 		out = append(out, a.rec)
 	case actRestock:
+		if d.opts.FlashSKU != "" && len(d.opts.SKUs) == 1 {
+			break // the one SKU is on sale: nothing to restock
+		}
 		defer d.overlap(d.Now())
 		sku := d.opts.SKUs[d.drawSKU(d.rng)]
+		for sku == d.opts.FlashSKU {
+			sku = d.opts.SKUs[d.drawSKU(d.rng)]
+		}
 		rec, err := d.sim.Restock(sku, d.opts.RestockQty)
 		if err != nil {
 			return out, fmt.Errorf("shopsim: driver: %w", err)

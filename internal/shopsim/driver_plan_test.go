@@ -155,7 +155,7 @@ func TestDriverSessions(t *testing.T) {
 		{
 			name: "flash sale",
 			opts: DriverOptions{Carts: 500, MaxLines: 2, MaxQty: 1, FlashSKU: SKU(1), BrowseRate: 0.2, RetryRate: 0.5,
-				ThinkTime: 100 * time.Millisecond},
+				ThinkTime: 100 * time.Millisecond, Zipf: 1.5, RestockEvery: 5, RestockQty: 10},
 			check: func(t *testing.T, sim simulation, events []cartEvent) {
 				for id, evs := range byCart(events) {
 					if e := evs[0]; e.Type != EventItemAdded || e.SKU != SKU(1) || *e.Qty != 1 {
@@ -163,8 +163,8 @@ func TestDriverSessions(t *testing.T) {
 					}
 				}
 				l := sim.ledger
-				if l.Sold[SKU(1)] != l.Stock[SKU(1)] {
-					t.Errorf("sold %d of the flash-sale SKU's %d", l.Sold[SKU(1)], l.Stock[SKU(1)])
+				if l.Stock[SKU(1)] != 40 || l.Sold[SKU(1)] != 40 || l.Restocks == 0 {
+					t.Errorf("sold %d of the flash-sale SKU's %d (40 at the start; %d restocks of others)", l.Sold[SKU(1)], l.Stock[SKU(1)], l.Restocks)
 				}
 				// Checkouts beyond one a buying cart are retries of
 				// failed ones (no edits here).
