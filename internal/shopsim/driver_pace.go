@@ -52,7 +52,7 @@ func (d *Driver) Pace(now time.Time, limit int) ([]Record, error) {
 	for events < limit {
 		a := d.pick(now)
 		if a == nil {
-			if !d.mayArrive(now) {
+			if !d.mayArrive(now) || d.headHeldBack() {
 				break
 			}
 			// The new cart's first event is due at the clock, which is
@@ -83,6 +83,15 @@ func (d *Driver) mayArrive(until time.Time) bool {
 	}
 	soft := earliest(limitOf(&d.hard, hardGuard), limitOf(&d.soft, d.softGuard))
 	return within(d.Now(), soft)
+}
+
+// headHeldBack reports whether pick found the next action due at the
+// clock and held it back (its records would pass a guard): a new cart's
+// first event, due at the clock too, would queue behind it, so arriving
+// carts cannot help until a status releases the guard. Call it only after
+// pick returned nil.
+func (d *Driver) headHeldBack() bool {
+	return len(d.main) > 0 && !d.main[0].due.After(d.Now())
 }
 
 // overlap puts the clock back to t, where it was before a transaction,

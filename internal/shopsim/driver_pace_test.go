@@ -195,3 +195,44 @@ func BenchmarkDriverPace(b *testing.B) {
 		}
 	}
 }
+
+// A due action the guards hold back (a restock or an order whose records
+// would pass the deadline of a checkout still waiting for its status)
+// comes before any new cart's first event. Pace must then return instead
+// of arriving carts that can only queue behind it: it used to arrive carts
+// forever and never return, so the caller never fed it the status that
+// would have released the guard (found by `make chaos`, where failovers
+// hold statuses back for seconds).
+func TestDriverPaceReturnsWhileGuardsHoldBack(t *testing.T) {
+	s, skus := simSetup(t, 3, []int32{1000, 1000, 1000})
+	opts := launchDay()
+	opts.SKUs, opts.OverlapTransactions = skus, true
+	opts.BrowseRate, opts.AbandonRate, opts.EditRate, opts.RetryRate = 0, 0, 0, 0
+	opts.RestockEvery, opts.HoldTTL = 1, 30*time.Second
+	d, err := NewDriver(s, 3, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wall := s.Now().Add(time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// No status ever comes back: every checkout stays pending and
+		// guards its deadline.
+		for range 6000 {
+			wall = wall.Add(10 * time.Millisecond)
+			if _, err := d.Pace(wall, 10); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Pace did not return")
+	}
+	if n := d.Arrived(); n > 10_000 {
+		t.Errorf("%d carts arrived in a minute at 1 000 events a second", n)
+	}
+}
