@@ -52,6 +52,24 @@ type Config struct {
 	DefaultPartitions int
 	// Logger receives the broker's warnings and errors. Default: discard.
 	Logger *slog.Logger
+
+	// TLSCert and TLSKey are PEM files of the broker's certificate and
+	// key. When set, the listener speaks TLS only (Kafka's SSL or
+	// SASL_SSL); the certificate must name the host of Listen, which is
+	// what clients check. Default: plaintext.
+	TLSCert, TLSKey string
+	// TLSClientCA is a PEM file of the certificate authorities that sign
+	// client certificates. When set (with TLSCert), every client must
+	// present one (Kafka's ssl.client.auth=required). Default: clients
+	// need none.
+	TLSClientCA string
+	// SASLUsers, when not empty, makes every connection authenticate as
+	// one of them (SASL_PLAINTEXT, or SASL_SSL with TLSCert) before any
+	// other request. The users are exactly these on every start: users
+	// kept in the data directory by an earlier run or added at runtime
+	// (AlterUserScramCredentials) are forgotten. Default: no
+	// authentication.
+	SASLUsers []SASLUser
 }
 
 // Broker is a running embedded broker. Close it to flush its state to the
@@ -61,6 +79,7 @@ type Broker struct {
 	cluster   *kfake.Cluster
 	addr      string
 	lock      *os.File
+	dataDir   string
 	closeOnce sync.Once
 }
 
@@ -101,9 +120,23 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	secOpts, serverTLS, err := cfg.securityOpts()
+	if err != nil {
+		return nil, err
+	}
 	lock, err := lockDir(filepath.Join(cfg.DataDir, LockFile))
 	if err != nil {
 		return nil, fmt.Errorf("broker: %s: %w", cfg.DataDir, err)
+	}
+	// kfake keeps SASL users in <data dir>/sasl.json and, when it finds
+	// the file, replaces the users it was started with by the file's
+	// (a broker once run without SASL has a file with none, so every
+	// login would fail). The configured users are the only truth:
+	// remove the file before starting, and after closing so PLAIN
+	// passwords do not stay on disk.
+	if err := removeSASLState(cfg.DataDir); err != nil {
+		lock.Close()
+		return nil, err
 	}
 	lc := net.ListenConfig{}
 	opts := []kfake.Opt{
@@ -114,7 +147,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		// kfake always asks for 127.0.0.1:<port>; listen on the host the
 		// operator chose instead, so that is what metadata advertises.
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(port)))
+			l, err := lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(port)))
+			if err != nil || serverTLS == nil && len(cfg.SASLUsers) == 0 {
+				return l, err
+			}
+			return secureListener{Listener: l, tls: serverTLS, sasl: len(cfg.SASLUsers) > 0}, nil
 		}),
 		kfake.WithLogger(slogAdapter{cfg.Logger}),
 	}
@@ -128,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		}
 		opts = append(opts, kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(parts))
 	}
+	opts = append(opts, secOpts...)
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		lock.Close()
@@ -139,7 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		lock.Close()
 		return nil, fmt.Errorf("broker: expected one listener, got %d", len(addrs))
 	}
-	return &Broker{cluster: c, addr: addrs[0], lock: lock}, nil
+	return &Broker{cluster: c, addr: addrs[0], lock: lock, dataDir: cfg.DataDir}, nil
 }
 
 // Addr is the host:port clients connect to.
@@ -150,6 +188,8 @@ func (b *Broker) Addr() string { return b.addr }
 func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
 		b.cluster.Close()
+		// Best effort: Start removes it too.
+		_ = removeSASLState(b.dataDir)
 		b.lock.Close() // releases the flock
 	})
 }

@@ -1,6 +1,6 @@
-// Package streams is the one place cartstream configures goka: sarama settings,
-// the murmur2 hasher, Pebble storage, and the builders of every processor, view
-// and emitter.
+// Package streams is the one place cartstream configures goka: sarama settings
+// (Kafka security included), the murmur2 hasher, Pebble storage, and the
+// builders of every processor, view and emitter.
 
 package streams
 
@@ -35,7 +35,9 @@ const DefaultFlushInterval = 1 * time.Millisecond
 // saramaVersion), acks=all, a short producer flush interval, streams starting
 // at the earliest offset when a group has none committed, and the
 // co-partitioning rebalance strategy goka needs. Each call returns a new
-// value, so callers may set ClientID without affecting others.
+// value, so callers may set ClientID without affecting others. It has no
+// TLS or SASL: the Factory adds its Config.Security to every configuration
+// it hands goka (Factory.saramaConfig).
 func SaramaConfig(clientID string, flush time.Duration) *sarama.Config {
 	c := sarama.NewConfig()
 	c.ClientID = clientID

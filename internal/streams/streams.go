@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/membership"
 	"cartstream/internal/partition"
 	"cartstream/state"
@@ -21,6 +22,10 @@ import (
 type Config struct {
 	// Brokers to bootstrap from.
 	Brokers []string
+	// Security is the TLS and SASL every sarama client speaks (see
+	// kafkasec.Security.ApplySarama); nil is plaintext without
+	// authentication.
+	Security *kafkasec.Security
 	// InstanceID is put into client ids, so broker logs and group
 	// descriptions name the instance. When set, it is also carried, with
 	// AdvertisedHTTP, in the member metadata of every processor's
@@ -95,11 +100,20 @@ func (f *Factory) clientID(kind, name string) string {
 	return "cartstream-" + f.cfg.InstanceID + "-" + kind + "-" + name
 }
 
-// saramaConfig returns a fresh config per builder call: goka's
-// ...WithConfig builders mutate ClientID on the config they are given.
+// saramaConfig is SaramaConfig with the factory's security: every sarama
+// client goka builds through this factory (producers, consumer groups,
+// consumers, topic managers) gets its configuration here. It returns a
+// fresh config per call: goka's ...WithConfig builders mutate ClientID on
+// the config they are given.
+func (f *Factory) saramaConfig(clientID string) *sarama.Config {
+	c := SaramaConfig(clientID, f.cfg.FlushInterval)
+	f.cfg.Security.ApplySarama(c)
+	return c
+}
+
 func (f *Factory) producerBuilder() goka.ProducerBuilder {
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
-		c := SaramaConfig(clientID, f.cfg.FlushInterval)
+		c := f.saramaConfig(clientID)
 		c.Producer.Partitioner = sarama.NewCustomHashPartitioner(hasher)
 		return goka.NewProducer(brokers, c)
 	}
@@ -116,14 +130,14 @@ func (f *Factory) consumerGroupBuilder() goka.ConsumerGroupBuilder {
 // assignment user data, so after each SyncGroup sarama goes back to this
 // value rather than replacing it (TestProcessorsCarryMemberUserData).
 func (f *Factory) consumerGroupConfig(clientID string) *sarama.Config {
-	c := SaramaConfig(clientID, f.cfg.FlushInterval)
+	c := f.saramaConfig(clientID)
 	c.Consumer.Group.Member.UserData = f.userData
 	return c
 }
 
 func (f *Factory) consumerBuilder() goka.SaramaConsumerBuilder {
 	return func(brokers []string, clientID string) (sarama.Consumer, error) {
-		return sarama.NewConsumer(brokers, SaramaConfig(clientID, f.cfg.FlushInterval))
+		return sarama.NewConsumer(brokers, f.saramaConfig(clientID))
 	}
 }
 
@@ -137,7 +151,7 @@ func (f *Factory) topicManagerBuilder() goka.TopicManagerBuilder {
 		// (one hour of retention) are not ours, so mismatches are ignored.
 		tmc.NoCreate = true
 		tmc.MismatchBehavior = goka.TMConfigMismatchBehaviorIgnore
-		return goka.NewTopicManager(brokers, SaramaConfig(f.clientID("admin", "topics"), f.cfg.FlushInterval), tmc)
+		return goka.NewTopicManager(brokers, f.saramaConfig(f.clientID("admin", "topics")), tmc)
 	}
 }
 
