@@ -12,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"cartstream/internal/config"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/shopsim"
 )
 
@@ -32,6 +34,7 @@ func newDemoCmd() *cobra.Command {
 // seedOptions are the settings of `demo seed`.
 type seedOptions struct {
 	brokers    []string
+	kafka      config.Config // KafkaSecurity only
 	products   int
 	promotions int
 	seed       int64
@@ -64,6 +67,7 @@ writes the same catalog; timestamps follow the wall clock.`,
 	f.IntVar(&opts.promotions, "promotions", shopsim.DemoPromotions, fmt.Sprintf("number of promotions (the first %d are fixed templates covering every feature)", shopsim.DemoPromotionTemplates))
 	f.Int64Var(&opts.seed, "seed", 1, "seed of the simulated catalog")
 	f.DurationVar(&opts.timeout, "timeout", defaultSeedTimeout, "give up when the cluster has not acknowledged everything within this time")
+	opts.kafka.RegisterKafkaSecurity(f)
 	bindConfig(cmd)
 	return cmd
 }
@@ -85,7 +89,11 @@ func seedDemo(ctx context.Context, out io.Writer, opts seedOptions) error {
 
 	sim := shopsim.New(opts.seed, shopsim.Options{Start: opts.start})
 	topics := sim.Topics()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(opts.brokers...), kgo.ClientID("cartstream-demo-seed"))
+	sec, err := opts.kafka.KafkaSecurity.Load()
+	if err != nil {
+		return fmt.Errorf("demo seed: %w", err)
+	}
+	cl, err := kafkasec.Cluster{Brokers: opts.brokers, Security: sec}.NewClient(kgo.ClientID("cartstream-demo-seed"))
 	if err != nil {
 		return fmt.Errorf("demo seed: kafka client: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/config"
 	"cartstream/internal/dlq"
 	"cartstream/internal/dlqtool"
 	"cartstream/topology"
@@ -39,6 +40,7 @@ by their source record's (--source topic:partition:offset).`,
 // dlqOptions are the flags every dlq subcommand shares.
 type dlqOptions struct {
 	brokers  []string
+	kafka    config.Config // KafkaSecurity only
 	topic    string
 	redrives string
 	timeout  time.Duration
@@ -51,6 +53,7 @@ func (o *dlqOptions) register(cmd *cobra.Command) {
 	f.StringVar(&o.topic, "dlq-topic", names.DLQ, "the dead-letter topic")
 	f.StringVar(&o.redrives, "redrives-topic", names.DLQRedrives, "the compacted log of redriven letters")
 	f.DurationVar(&o.timeout, "timeout", defaultDLQTimeout, "give up when the command has not finished within this time")
+	o.kafka.RegisterKafkaSecurity(f)
 	bindConfig(cmd)
 }
 
@@ -61,7 +64,11 @@ func (o *dlqOptions) open(ctx context.Context) (*dlqtool.Tool, context.Context, 
 	if o.timeout <= 0 {
 		return nil, nil, nil, fmt.Errorf("dlq: --timeout must be positive, got %s", o.timeout)
 	}
-	tool, err := dlqtool.New(dlqtool.Config{Brokers: o.brokers, DLQ: o.topic, Redrives: o.redrives})
+	sec, err := o.kafka.KafkaSecurity.Load()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("dlq: %w", err)
+	}
+	tool, err := dlqtool.New(dlqtool.Config{Brokers: o.brokers, DLQ: o.topic, Redrives: o.redrives, ClientOpts: sec.ClientOpts()})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("dlq: %w", err)
 	}

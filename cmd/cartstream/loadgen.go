@@ -8,10 +8,11 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/term"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/config"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/loadgen"
 )
 
@@ -21,6 +22,7 @@ const plainProgressEvery = 5 * time.Second
 
 func newLoadgenCmd() *cobra.Command {
 	cfg := loadgen.Defaults()
+	var kafka config.Config // KafkaSecurity only
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "loadgen",
@@ -63,9 +65,11 @@ to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The one place loadgen's Kafka clients are built.
-			cfg.NewClient = func(opts ...kgo.Opt) (*kgo.Client, error) {
-				return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, opts...)...)
+			sec, err := kafka.KafkaSecurity.Load()
+			if err != nil {
+				return fmt.Errorf("loadgen: %w", err)
 			}
+			cfg.NewClient = kafkasec.Cluster{Brokers: cfg.Brokers, Security: sec}.NewClient
 			cfg.Logger = newLogger(cmd.ErrOrStderr(), logLevel, "text")
 			prog := newLoadProgress(cmd.ErrOrStderr(), int64(cfg.Rate*cfg.Duration.Seconds()))
 			cfg.Progress = prog.update
@@ -99,6 +103,7 @@ to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.`,
 	f.DurationVar(&cfg.HoldTTL, "hold-ttl", cfg.HoldTTL, "the instances' --hold-ttl")
 	f.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after the load, how long to wait for the statuses of checkouts in flight")
 	f.StringVar(&logLevel, "log-level", "info", "log level of the setup's messages: debug, info, warn, error")
+	kafka.RegisterKafkaSecurity(f)
 	bindConfig(cmd)
 	return cmd
 }

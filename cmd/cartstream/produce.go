@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/config"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/producer"
 	"cartstream/internal/registry"
 	"cartstream/topology"
@@ -22,6 +24,7 @@ import (
 // produceOptions are the settings of `cartstream produce`.
 type produceOptions struct {
 	brokers  []string
+	kafka    config.Config // KafkaSecurity only
 	topic    string
 	format   string
 	registry string
@@ -77,6 +80,7 @@ separator, a byte no JSON text contains):
 	f.StringVar(&opts.file, "file", "", "read events from this file instead of stdin")
 	f.StringVar(&opts.onError, "on-error", string(producer.Skip), "on a bad line: skip (report it and go on) or stop (report it and exit non-zero)")
 	f.DurationVar(&opts.timeout, "timeout", defaultProduceTimeout, "bound on checking the topic and registering the Avro schema")
+	opts.kafka.RegisterKafkaSecurity(f)
 	bindConfig(cmd)
 	return cmd
 }
@@ -112,8 +116,12 @@ func runProduce(cmd *cobra.Command, opts produceOptions) error {
 		in = f
 	}
 
+	sec, err := opts.kafka.KafkaSecurity.Load()
+	if err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
 	ctx := cmd.Context()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(opts.brokers...), kgo.ClientID("cartstream-produce"),
+	cl, err := kafkasec.Cluster{Brokers: opts.brokers, Security: sec}.NewClient(kgo.ClientID("cartstream-produce"),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), // murmur2 of the key: Kafka's default
 		kgo.RequiredAcks(kgo.AllISRAcks()))
 	if err != nil {

@@ -124,7 +124,11 @@ func runReplay(cmd *cobra.Command, opts replayOptions) error {
 		return replay.ErrNotReplayable
 	}
 	ctx := cmd.Context()
-	conn, err := replay.Connect(ctx, opts.kafka.Brokers, opts.dataDir)
+	cluster, err := opts.kafka.KafkaCluster()
+	if err != nil {
+		return err
+	}
+	conn, err := replay.Connect(ctx, cluster, opts.dataDir)
 	if err != nil {
 		return err
 	}
@@ -149,7 +153,7 @@ func runReplay(cmd *cobra.Command, opts replayOptions) error {
 	}
 
 	plan, err := replay.NewPlan(ctx, replay.PlanConfig{
-		Brokers: conn.Brokers, Admin: conn.Admin, Topology: topo, Group: opts.group,
+		Brokers: conn.Brokers, Security: conn.Security, Admin: conn.Admin, Topology: topo, Group: opts.group,
 		Scenario: scenario, DataDir: opts.dataDir, Now: time.Now(),
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/reserve"
 	"cartstream/internal/shopsim"
 	"cartstream/processors/inventory"
@@ -586,7 +587,7 @@ func readDeadLetters(ctx context.Context, addr, topic string) ([]string, error) 
 // in partition order. A compacted tail (the last offsets gone) is detected
 // by a few empty polls.
 func readAll(ctx context.Context, addr, topic string, fn func(*kgo.Record)) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("checkoutsim-audit"),
+	cl, err := kafkasec.Cluster{Brokers: []string{addr}}.NewClient(kgo.ClientID("checkoutsim-audit"),
 		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("checkoutsim: read %s: %w", topic, err)

@@ -20,6 +20,7 @@ import (
 	"cartstream/internal/broker"
 	"cartstream/internal/config"
 	"cartstream/internal/instance"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/shopsim"
 	"cartstream/internal/ticks"
 	"cartstream/topology"
@@ -199,11 +200,12 @@ func (h *harness) run(ctx context.Context, sum *Summary) error {
 	if err != nil {
 		return fmt.Errorf("checkoutsim: %w", err)
 	}
-	if h.producer, err = kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.RequiredAcks(kgo.AllISRAcks()),
+	kafka := kafkasec.Cluster{Brokers: []string{h.broker.Addr()}} // the simulation's own plaintext broker
+	if h.producer, err = kafka.NewClient(kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ClientID("checkoutsim-producer"), kgo.ProducerLinger(0)); err != nil {
 		return fmt.Errorf("checkoutsim: producer: %w", err)
 	}
-	if h.admCl, err = kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ClientID("checkoutsim-admin")); err != nil {
+	if h.admCl, err = kafka.NewClient(kgo.ClientID("checkoutsim-admin")); err != nil {
 		return fmt.Errorf("checkoutsim: admin client: %w", err)
 	}
 	h.adm = kadm.NewClient(h.admCl)
@@ -526,7 +528,7 @@ func (h *harness) tableTopic() string {
 // startTicks writes ticks carrying the simulated clock into every ticks
 // partition every TickInterval. ticked counts the ticks acknowledged.
 func (h *harness) startTicks(ctx context.Context) (*atomic.Int64, <-chan error, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.broker.Addr()), kgo.ClientID("checkoutsim-ticks"),
+	cl, err := kafkasec.Cluster{Brokers: []string{h.broker.Addr()}}.NewClient(kgo.ClientID("checkoutsim-ticks"),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkoutsim: ticks client: %w", err)
@@ -720,7 +722,7 @@ func newStatusReader(addr, topic string) (*statusReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("checkoutsim-statuses"),
+	cl, err := kafkasec.Cluster{Brokers: []string{addr}}.NewClient(kgo.ClientID("checkoutsim-statuses"),
 		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {
 		return nil, fmt.Errorf("checkoutsim: status reader: %w", err)

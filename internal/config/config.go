@@ -8,6 +8,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/reserve"
 	"cartstream/internal/streamtime"
 	"cartstream/internal/ticks"
@@ -46,6 +49,15 @@ type Config struct {
 	GroupPrefix       string   // Kafka group id prefix
 	FlushInterval     time.Duration
 	Registry          string // schema registry URL for Avro CDC ("" = JSON only)
+	// KafkaSecurity is the TLS and SASL of every Kafka client (see
+	// kafkasec); its password never appears in String or logs.
+	KafkaSecurity kafkasec.Config
+	// The embedded broker's own TLS key pair, client CA and SASL users
+	// file (see broker.Config); only without --brokers.
+	KafkaListenTLSCert       string
+	KafkaListenTLSKey        string
+	KafkaListenTLSClientCA   string
+	KafkaListenSASLUsersFile string
 
 	// Instance
 	DataDir         string
@@ -77,10 +89,32 @@ type Config struct {
 	LogFormat string
 }
 
+// String formats the configuration with its secrets (the HTTP bearer
+// token and the Kafka SASL password) redacted, so a Config may be logged
+// or printed whole.
+func (c Config) String() string {
+	if c.HTTPToken != "" {
+		c.HTTPToken = kafkasec.Redacted
+	}
+	type fields Config // without methods, so fmt prints the fields
+	return fmt.Sprintf("%+v", fields(c))
+}
+
+// Format prints String for every verb (%v, %#v, %d, ...), so no verb
+// prints a secret field.
+func (c Config) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// LogValue logs String.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // RegisterRun declares the flags of `cartstream run` on fs, bound to c.
 func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	c.RegisterKafka(fs)
 	fs.StringVar(&c.KafkaListen, "kafka-listen", broker.DefaultListen, "address of the embedded broker when --brokers is empty (also what it advertises)")
+	fs.StringVar(&c.KafkaListenTLSCert, "kafka-listen-tls-cert", "", "embedded broker: PEM certificate file (naming the --kafka-listen host); the broker then speaks TLS only (with --kafka-listen-tls-key)")
+	fs.StringVar(&c.KafkaListenTLSKey, "kafka-listen-tls-key", "", "embedded broker: PEM private key file of --kafka-listen-tls-cert")
+	fs.StringVar(&c.KafkaListenTLSClientCA, "kafka-listen-tls-client-ca", "", "embedded broker: require client certificates signed by a CA in this PEM file")
+	fs.StringVar(&c.KafkaListenSASLUsersFile, "kafka-listen-sasl-users-file", "", "embedded broker: require SASL, accepting the users in this file, one \"MECHANISM USER PASSWORD\" a line")
 	fs.IntVar(&c.Partitions, "partitions", topology.DefaultPartitions, "partition count of topics cartstream creates")
 	fs.IntVar(&c.ReplicationFactor, "replication-factor", 0, "replication factor of topics cartstream creates (0: min(3, brokers))")
 	fs.IntVar(&c.MinInsyncReplicas, "min-insync-replicas", 0, "min.insync.replicas of topics cartstream creates (0: min(2, replication))")
@@ -104,10 +138,53 @@ func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	c.RegisterLogging(fs)
 }
 
-// RegisterKafka declares the flags every Kafka-speaking command shares.
+// RegisterKafka declares the flags every Kafka-speaking command shares:
+// the brokers, the group prefix and the security (RegisterKafkaSecurity).
 func (c *Config) RegisterKafka(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.Brokers, "brokers", nil, "Kafka bootstrap brokers, comma-separated (empty: embedded broker)")
 	fs.StringVar(&c.GroupPrefix, "group-prefix", topology.DefaultGroupPrefix, "prefix of every group's Kafka group id (<prefix>-<group>)")
+	c.RegisterKafkaSecurity(fs)
+}
+
+// RegisterKafkaSecurity declares the TLS and SASL flags of Kafka clients,
+// bound to c.KafkaSecurity, for commands that declare --brokers their own
+// way. A password has no default and is never shown by --help.
+func (c *Config) RegisterKafkaSecurity(fs *pflag.FlagSet) {
+	k := &c.KafkaSecurity
+	fs.BoolVar(&k.TLS, "kafka-tls", false, "connect to Kafka over TLS, verifying brokers against --kafka-tls-ca (default: the system's roots)")
+	fs.StringVar(&k.TLSCA, "kafka-tls-ca", "", "PEM file of the CAs that sign the brokers' certificates (with --kafka-tls; empty: the system's roots)")
+	fs.StringVar(&k.TLSCert, "kafka-tls-cert", "", "PEM client certificate file, for brokers that authenticate clients by certificate (with --kafka-tls-key)")
+	fs.StringVar(&k.TLSKey, "kafka-tls-key", "", "PEM private key file of --kafka-tls-cert")
+	fs.BoolVar(&k.TLSInsecureSkipVerify, "kafka-tls-insecure-skip-verify", false, "accept any broker certificate; FOR TESTS ONLY: anyone on the path can then read and change the traffic")
+	fs.StringVar(&k.SASLMechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL; PLAIN sends the password, so use it with --kafka-tls)")
+	fs.StringVar(&k.SASLUsername, "kafka-sasl-username", "", "SASL user name")
+	fs.StringVar(&k.SASLPassword, "kafka-sasl-password", "", "SASL password; prefer CARTSTREAM_KAFKA_SASL_PASSWORD or --kafka-sasl-password-file, as other users can see command lines")
+	fs.StringVar(&k.SASLPasswordFile, "kafka-sasl-password-file", "", "file holding the SASL password (surrounding white space ignored)")
+}
+
+// KafkaCluster loads the Kafka security settings (reading their files) and
+// returns how to reach the brokers: --brokers with that security. Every
+// franz-go client of a command comes from its NewClient.
+func (c *Config) KafkaCluster() (kafkasec.Cluster, error) {
+	sec, err := c.KafkaSecurity.Load()
+	if err != nil {
+		return kafkasec.Cluster{}, fmt.Errorf("config: %w", err)
+	}
+	return kafkasec.Cluster{Brokers: c.Brokers, Security: sec}, nil
+}
+
+// EmbeddedBrokerSecurity is the embedded broker's TLS and SASL settings
+// (the users file read), to merge into its broker.Config.
+func (c *Config) EmbeddedBrokerSecurity() (broker.Config, error) {
+	b := broker.Config{TLSCert: c.KafkaListenTLSCert, TLSKey: c.KafkaListenTLSKey, TLSClientCA: c.KafkaListenTLSClientCA}
+	if c.KafkaListenSASLUsersFile != "" {
+		users, err := broker.LoadSASLUsers(c.KafkaListenSASLUsersFile)
+		if err != nil {
+			return broker.Config{}, fmt.Errorf("config: --kafka-listen-sasl-users-file: %w", err)
+		}
+		b.SASLUsers = users
+	}
+	return b, nil
 }
 
 // RegisterLogging declares the logging flags.
@@ -136,6 +213,12 @@ func (c *Config) Validate() error {
 	if (c.HTTPTLSCert == "") != (c.HTTPTLSKey == "") {
 		return fmt.Errorf("config: --http-tls-cert and --http-tls-key go together")
 	}
+	if err := c.KafkaSecurity.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.validateEmbeddedBrokerSecurity(); err != nil {
+		return err
+	}
 	if c.HTTPTokenFile != "" {
 		if c.HTTPToken != "" {
 			return fmt.Errorf("config: --http-token and --http-token-file are exclusive")
@@ -161,6 +244,35 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("config: --log-format %q: want text or json", c.LogFormat)
+	}
+	return nil
+}
+
+func (c *Config) validateEmbeddedBrokerSecurity() error {
+	set := map[string]string{
+		"--kafka-listen-tls-cert":        c.KafkaListenTLSCert,
+		"--kafka-listen-tls-key":         c.KafkaListenTLSKey,
+		"--kafka-listen-tls-client-ca":   c.KafkaListenTLSClientCA,
+		"--kafka-listen-sasl-users-file": c.KafkaListenSASLUsersFile,
+	}
+	if len(c.Brokers) > 0 {
+		var given []string
+		for name, v := range set {
+			if v != "" {
+				given = append(given, name)
+			}
+		}
+		if len(given) > 0 {
+			sort.Strings(given)
+			return fmt.Errorf("config: %s configure the embedded broker, which does not run with --brokers", strings.Join(given, ", "))
+		}
+		return nil
+	}
+	if (c.KafkaListenTLSCert == "") != (c.KafkaListenTLSKey == "") {
+		return fmt.Errorf("config: --kafka-listen-tls-cert and --kafka-listen-tls-key go together")
+	}
+	if c.KafkaListenTLSClientCA != "" && c.KafkaListenTLSCert == "" {
+		return fmt.Errorf("config: --kafka-listen-tls-client-ca needs --kafka-listen-tls-cert and --kafka-listen-tls-key")
 	}
 	return nil
 }

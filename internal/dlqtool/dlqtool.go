@@ -42,6 +42,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"cartstream/internal/dlq"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/partition"
 )
 
@@ -87,7 +88,7 @@ func New(cfg Config) (*Tool, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("dlqtool: no brokers")
 	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), cfg.ClientOpts...), kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID("cartstream-dlq"),
+	cl, err := kafkasec.Cluster{Brokers: cfg.Brokers}.NewClient(append(append([]kgo.Opt(nil), cfg.ClientOpts...), kgo.ClientID("cartstream-dlq"),
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {
 			return func(r *kgo.Record, n int) int {
 				if r.Key == nil {
@@ -214,7 +215,7 @@ func (t *Tool) consume(ctx context.Context, topic string, from map[int32]kgo.Off
 	if len(from) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), t.cfg.ClientOpts...), kgo.SeedBrokers(t.cfg.Brokers...), kgo.ClientID("cartstream-dlq-reader"),
+	cl, err := kafkasec.Cluster{Brokers: t.cfg.Brokers}.NewClient(append(append([]kgo.Opt(nil), t.cfg.ClientOpts...), kgo.ClientID("cartstream-dlq-reader"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))...)
 	if err != nil {
 		return fmt.Errorf("dlqtool: kafka client: %w", err)

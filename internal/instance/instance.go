@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"cartstream/internal/debezium"
 	"cartstream/internal/dlq"
 	"cartstream/internal/httpapi"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/metrics"
 	"cartstream/internal/promo"
 	"cartstream/internal/registry"
@@ -76,6 +78,13 @@ type Instance struct {
 	stores *streams.Stores
 	// resets are the groups' latest reset epochs, read at start (DESIGN §8).
 	resets replay.Resets
+	// security is what every Kafka client of the instance speaks; kafka
+	// is the brokers with it, the constructor of every franz-go client
+	// (set in Run once the brokers are known).
+	security *kafkasec.Security
+	kafka    kafkasec.Cluster
+	// brokerSecurity is the embedded broker's TLS and SASL users.
+	brokerSecurity broker.Config
 }
 
 // New prepares an instance; Run starts it.
@@ -83,15 +92,27 @@ func New(cfg config.Config, log *slog.Logger) (*Instance, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Read the Kafka security files now, so a missing certificate or
+	// password file stops the start before anything listens.
+	security, err := cfg.KafkaSecurity.Load()
+	if err != nil {
+		return nil, fmt.Errorf("instance: %w", err)
+	}
+	brokerSecurity, err := cfg.EmbeddedBrokerSecurity()
+	if err != nil {
+		return nil, fmt.Errorf("instance: %w", err)
+	}
 	if cfg.InstanceID == "" {
 		host, _ := os.Hostname()
 		_, port, _ := net.SplitHostPort(cfg.HTTPListen)
 		cfg.InstanceID = fmt.Sprintf("%s-%s", host, port)
 	}
 	in := &Instance{
-		cfg:     cfg,
-		log:     log,
-		metrics: metrics.New(),
+		cfg:            cfg,
+		log:            log,
+		security:       security,
+		brokerSecurity: brokerSecurity,
+		metrics:        metrics.New(),
 		topo: topology.New(topology.Config{
 			GroupPrefix: cfg.GroupPrefix,
 			Partitions:  int32(cfg.Partitions),
@@ -167,18 +188,20 @@ func (in *Instance) Run(ctx context.Context) error {
 	in.brokers = in.cfg.Brokers
 	if len(in.brokers) == 0 {
 		in.startup.Store("starting embedded broker")
-		in.broker, err = broker.Start(ctx, broker.Config{
-			DataDir: filepath.Join(in.cfg.DataDir, "broker"),
-			Listen:  in.cfg.KafkaListen,
-			Logger:  in.log,
-		})
+		bcfg := in.brokerSecurity
+		bcfg.DataDir = filepath.Join(in.cfg.DataDir, "broker")
+		bcfg.Listen = in.cfg.KafkaListen
+		bcfg.Logger = in.log
+		in.broker, err = broker.Start(ctx, bcfg)
 		if err != nil {
 			in.shutdownHTTP()
 			return fmt.Errorf("instance: %w", err)
 		}
 		in.brokers = []string{in.broker.Addr()}
-		in.log.Info("embedded broker listening", "addr", in.broker.Addr(), "data_dir", filepath.Join(in.cfg.DataDir, "broker"))
+		in.log.Info("embedded broker listening", "addr", in.broker.Addr(), "data_dir", filepath.Join(in.cfg.DataDir, "broker"),
+			"tls", in.brokerSecurity.TLSCert != "", "sasl_users", len(in.brokerSecurity.SASLUsers))
 	}
+	in.kafka = kafkasec.Cluster{Brokers: in.brokers, Security: in.security}
 
 	runCtx, cancelRun := context.WithCancel(context.Background())
 	defer cancelRun()
@@ -186,7 +209,7 @@ func (in *Instance) Run(ctx context.Context) error {
 	err = in.start(ctx, runCtx, &wg)
 	if err == nil {
 		in.startup.Store("")
-		in.log.Info("cartstream running", "brokers", in.brokers, "instance", in.cfg.InstanceID)
+		in.log.Info("cartstream running", "brokers", in.brokers, "kafka_security", in.security, "instance", in.cfg.InstanceID)
 		<-ctx.Done()
 	}
 	in.log.Info("stopping", "timeout", in.cfg.ShutdownTimeout)
@@ -202,7 +225,7 @@ func (in *Instance) Run(ctx context.Context) error {
 func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error {
 	// One franz-go client for admin, seeding and dead letters; it lives
 	// until stop, after the components that use it.
-	admin, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...), kgo.ClientID("cartstream-"+in.cfg.InstanceID),
+	admin, err := in.kafka.NewClient(kgo.ClientID("cartstream-"+in.cfg.InstanceID),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
 	if err != nil {
 		return fmt.Errorf("instance: kafka client: %w", err)
@@ -224,6 +247,11 @@ func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error
 		if errors.Is(err, topology.ErrCoPartitioning) {
 			return err
 		}
+		if kafkasec.Refused(err) {
+			// Retrying with the same credentials or trust cannot
+			// succeed; say so instead of waiting forever.
+			return fmt.Errorf("instance: the brokers %s refused this instance's Kafka security settings (%s): %w", strings.Join(in.brokers, ","), in.security, err)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -244,7 +272,7 @@ func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error
 	// DESIGN §8: local state built before a group's last reset must not
 	// survive it; this runs before any processor opens a store.
 	in.startup.Store("checking reset epochs")
-	in.resets, err = replay.Prepare(ctx, replay.PrepareConfig{Brokers: in.brokers, Admin: adm, Topology: in.topo, DataDir: in.cfg.DataDir, Logger: in.log})
+	in.resets, err = replay.Prepare(ctx, replay.PrepareConfig{Brokers: in.brokers, Security: in.security, Admin: adm, Topology: in.topo, DataDir: in.cfg.DataDir, Logger: in.log})
 	if err != nil {
 		return fmt.Errorf("instance: %w", err)
 	}
@@ -268,6 +296,7 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 	dead := dlq.NewWriter(in.client, in.topo.Names.DLQ, nil)
 	factory := streams.NewFactory(streams.Config{
 		Brokers:        in.brokers,
+		Security:       in.security,
 		InstanceID:     in.cfg.InstanceID,
 		AdvertisedHTTP: in.advertisedHTTP(),
 		DataDir:        in.cfg.DataDir,
@@ -311,7 +340,7 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 	if err != nil {
 		return fmt.Errorf("instance: partitions of %s: %w", in.topo.Names.Reservations, err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(in.brokers...),
+	cl, err := in.kafka.NewClient(
 		kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-inventory-table"),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
@@ -480,8 +509,7 @@ func (in *Instance) components() []httpapi.Component {
 func (in *Instance) ticksFactory() supervise.Factory {
 	topics := []string{in.topo.Names.CartsTicks, in.topo.Names.InventoryTicks}
 	return func(context.Context) (supervise.Runner, error) {
-		cl, err := kgo.NewClient(
-			kgo.SeedBrokers(in.brokers...),
+		cl, err := in.kafka.NewClient(
 			kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-ticks"),
 			kgo.RecordPartitioner(kgo.ManualPartitioner()),
 			kgo.RequiredAcks(kgo.AllISRAcks()),

@@ -11,11 +11,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/kafkasec"
 )
 
 // Conn is a connection to the cluster a group runs on.
 type Conn struct {
 	Brokers  []string
+	Security *kafkasec.Security // nil for the embedded broker opened here
 	Client   *kgo.Client
 	Admin    *kadm.Client
 	Embedded bool // the embedded broker's data directory, opened by us
@@ -26,12 +28,13 @@ type Conn struct {
 // data directory is in use: the instance must be stopped first.
 var ErrInstanceRunning = errors.New("replay: the embedded broker's data directory is in use; stop `cartstream run` (or `cartstream broker`) on it first")
 
-// Connect connects to brokers; with none, it opens the embedded broker's
-// data directory (<dataDir>/broker) itself on a free loopback port. That
-// fails with ErrInstanceRunning while an instance holds it.
-func Connect(ctx context.Context, brokers []string, dataDir string) (*Conn, error) {
-	c := &Conn{Brokers: brokers}
-	if len(brokers) == 0 {
+// Connect connects to the cluster's brokers with its security; with no
+// brokers, it opens the embedded broker's data directory (<dataDir>/broker)
+// itself on a free loopback port, in plaintext. That fails with
+// ErrInstanceRunning while an instance holds it.
+func Connect(ctx context.Context, cluster kafkasec.Cluster, dataDir string) (*Conn, error) {
+	c := &Conn{Brokers: cluster.Brokers, Security: cluster.Security}
+	if len(cluster.Brokers) == 0 {
 		dir := filepath.Join(dataDir, "broker")
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("replay: no embedded broker data at %s (give --data-dir of the instance, or --brokers): %w", dir, err)
@@ -43,9 +46,9 @@ func Connect(ctx context.Context, brokers []string, dataDir string) (*Conn, erro
 		if err != nil {
 			return nil, err
 		}
-		c.broker, c.Embedded, c.Brokers = b, true, []string{b.Addr()}
+		c.broker, c.Embedded, c.Brokers, c.Security = b, true, []string{b.Addr()}, nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Brokers...), kgo.ClientID("cartstream-replay"),
+	cl, err := c.Cluster().NewClient(kgo.ClientID("cartstream-replay"),
 		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
 	if err != nil {
 		c.Close()
@@ -53,6 +56,12 @@ func Connect(ctx context.Context, brokers []string, dataDir string) (*Conn, erro
 	}
 	c.Client, c.Admin = cl, kadm.NewClient(cl)
 	return c, nil
+}
+
+// Cluster is the brokers this connection reaches and their security, for
+// the further clients replay creates.
+func (c *Conn) Cluster() kafkasec.Cluster {
+	return kafkasec.Cluster{Brokers: c.Brokers, Security: c.Security}
 }
 
 // Close closes the client and, when opened here, the embedded broker

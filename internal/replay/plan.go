@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"cartstream/internal/kafkasec"
 	"cartstream/topology"
 )
 
@@ -70,6 +71,7 @@ type Plan struct {
 // PlanConfig is what NewPlan reads from.
 type PlanConfig struct {
 	Brokers  []string
+	Security *kafkasec.Security // of every client NewPlan creates
 	Admin    *kadm.Client
 	Topology *topology.Topology
 	Group    string // logical name
@@ -87,7 +89,7 @@ func NewPlan(ctx context.Context, cfg PlanConfig) (*Plan, error) {
 		return nil, fmt.Errorf("replay: unknown group %q (groups: %s)", cfg.Group, strings.Join(cfg.Topology.GroupNames(), ", "))
 	}
 	p := &Plan{Group: g, Scenario: cfg.Scenario.Resolve(cfg.Now), DataDir: cfg.DataDir}
-	resets, err := ReadResets(ctx, cfg.Brokers, cfg.Admin, cfg.Topology.Names.Resets)
+	resets, err := ReadResets(ctx, kafkasec.Cluster{Brokers: cfg.Brokers, Security: cfg.Security}, cfg.Admin, cfg.Topology.Names.Resets)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"cartstream/internal/kafkasec"
 )
 
 // Range is the records [From, To) of one partition.
@@ -27,7 +29,7 @@ const stallTimeout = 15 * time.Second
 // own (partitions assigned directly, no group), calling fn for each in
 // partition order (partitions interleave). add, when not nil, is told the
 // number of records as they arrive.
-func readRanges(ctx context.Context, brokers []string, ranges []Range, fn func(*kgo.Record) error, add func(int)) error {
+func readRanges(ctx context.Context, cluster kafkasec.Cluster, ranges []Range, fn func(*kgo.Record) error, add func(int)) error {
 	want := map[string]map[int32]kgo.Offset{}
 	due := map[string]map[int32]int64{}
 	for _, r := range ranges {
@@ -48,7 +50,7 @@ func readRanges(ctx context.Context, brokers []string, ranges []Range, fn func(*
 	if left == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(want),
+	cl, err := cluster.NewClient(kgo.ConsumePartitions(want),
 		kgo.ClientID("cartstream-replay-reader"), kgo.FetchMaxBytes(32<<20))
 	if err != nil {
 		return fmt.Errorf("replay: reader: %w", err)

@@ -20,6 +20,7 @@ import (
 
 	"cartstream/internal/config"
 	"cartstream/internal/instance"
+	"cartstream/internal/kafkasec"
 	"cartstream/internal/replay"
 	"cartstream/topology"
 )
@@ -190,7 +191,7 @@ func count(t *testing.T, adm *kadm.Client, topic string) int64 {
 func verify(t *testing.T, dataDir string, group, override string) (replay.VerifyResult, string, error) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := replay.Connect(ctx, nil, dataDir)
+	conn, err := replay.Connect(ctx, kafkasec.Cluster{}, dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestReplayCartsToEarliest(t *testing.T) {
 	}
 
 	// The reset.
-	conn, err := replay.Connect(ctx, nil, dir)
+	conn, err := replay.Connect(ctx, kafkasec.Cluster{}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +366,7 @@ func TestVerifyAndOverride(t *testing.T) {
 	t.Logf("override report:\n%s", report[strings.Index(report, "promotions override"):])
 
 	// Corrupt one cart in the changelog.
-	conn, err := replay.Connect(ctx, nil, dir)
+	conn, err := replay.Connect(ctx, kafkasec.Cluster{}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"cartstream/internal/kafkasec"
 	"cartstream/processors/carts"
 	"cartstream/topology"
 )
@@ -54,7 +55,7 @@ type Resets map[string]Reset
 
 // ReadResets reads the resets topic from start to end and returns the
 // latest reset per group id. A missing topic holds no resets.
-func ReadResets(ctx context.Context, brokers []string, adm *kadm.Client, topic string) (Resets, error) {
+func ReadResets(ctx context.Context, cluster kafkasec.Cluster, adm *kadm.Client, topic string) (Resets, error) {
 	ranges, err := wholeTopics(ctx, adm, topic)
 	if err != nil {
 		if isUnknownTopic(err) {
@@ -63,7 +64,7 @@ func ReadResets(ctx context.Context, brokers []string, adm *kadm.Client, topic s
 		return nil, err
 	}
 	out := Resets{}
-	err = readRanges(ctx, brokers, ranges, func(r *kgo.Record) error {
+	err = readRanges(ctx, cluster, ranges, func(r *kgo.Record) error {
 		if r.Value == nil {
 			delete(out, string(r.Key))
 			return nil
@@ -167,6 +168,7 @@ func tableStores(dataDir string, g topology.Group, partitions []int32) ([]string
 // PrepareConfig is what Prepare needs from an instance.
 type PrepareConfig struct {
 	Brokers  []string
+	Security *kafkasec.Security // of every client Prepare creates
 	Admin    *kadm.Client
 	Topology *topology.Topology
 	DataDir  string
@@ -183,7 +185,7 @@ func Prepare(ctx context.Context, cfg PrepareConfig) (Resets, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	resets, err := ReadResets(ctx, cfg.Brokers, cfg.Admin, cfg.Topology.Names.Resets)
+	resets, err := ReadResets(ctx, kafkasec.Cluster{Brokers: cfg.Brokers, Security: cfg.Security}, cfg.Admin, cfg.Topology.Names.Resets)
 	if err != nil {
 		return nil, err
 	}

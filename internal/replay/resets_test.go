@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"cartstream/internal/broker"
+	"cartstream/internal/kafkasec"
 	"cartstream/processors/carts"
 	"cartstream/topology"
 )
@@ -115,7 +116,7 @@ func TestPrepareWipesStateOfOlderEpochs(t *testing.T) {
 	}
 
 	// The boundary leaves out partitions the group committed past.
-	resets, err := ReadResets(ctx, brokers, adm, topo.Names.Resets)
+	resets, err := ReadResets(ctx, kafkasec.Cluster{Brokers: brokers}, adm, topo.Names.Resets)
 	if err != nil {
 		t.Fatal(err)
 	}

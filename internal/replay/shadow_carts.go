@@ -44,7 +44,7 @@ func shadowCarts(ctx context.Context, cfg VerifyConfig, g topology.Group, inputs
 	names := cfg.Topology.Names
 	state := map[int32]map[string]*carts.Cart{}
 	streamNow := map[int32]time.Time{}
-	err := readRanges(ctx, cfg.Conn.Brokers, inputs, func(r *kgo.Record) error {
+	err := readRanges(ctx, cfg.Conn.Cluster(), inputs, func(r *kgo.Record) error {
 		if r.Value == nil {
 			return nil
 		}
@@ -93,7 +93,7 @@ func shadowCarts(ctx context.Context, cfg VerifyConfig, g topology.Group, inputs
 			}
 		}
 	}
-	err = readRanges(ctx, cfg.Conn.Brokers, tail, func(r *kgo.Record) error {
+	err = readRanges(ctx, cfg.Conn.Cluster(), tail, func(r *kgo.Record) error {
 		var t time.Time
 		if r.Topic == names.CartsTicks {
 			if tk, err := ticks.Decode(r.Value); err == nil {
@@ -182,7 +182,7 @@ func loadOverride(ctx context.Context, cfg VerifyConfig) (*override, error) {
 	}
 	products := map[string][]byte{}
 	promotions := map[string][]byte{}
-	err = readRanges(ctx, cfg.Conn.Brokers, tables, func(r *kgo.Record) error {
+	err = readRanges(ctx, cfg.Conn.Cluster(), tables, func(r *kgo.Record) error {
 		m := products
 		if r.Topic == names.PromotionsTable {
 			m = promotions

@@ -123,7 +123,7 @@ func Verify(ctx context.Context, cfg VerifyConfig) (VerifyResult, error) {
 	if err := CheckStopped(ctx, c.Client, c.Admin, g.ID, StopCheck{}); err != nil {
 		return res, err
 	}
-	resets, err := ReadResets(ctx, c.Brokers, c.Admin, cfg.Topology.Names.Resets)
+	resets, err := ReadResets(ctx, c.Cluster(), c.Admin, cfg.Topology.Names.Resets)
 	if err != nil {
 		return res, err
 	}
@@ -183,7 +183,7 @@ func Verify(ctx context.Context, cfg VerifyConfig) (VerifyResult, error) {
 		res.Records += r.To - r.From
 	}
 	live := map[int32]map[string][]byte{}
-	err = readRanges(ctx, c.Brokers, changelog, func(r *kgo.Record) error {
+	err = readRanges(ctx, c.Cluster(), changelog, func(r *kgo.Record) error {
 		m := live[r.Partition]
 		if m == nil {
 			m = map[string][]byte{}
@@ -326,7 +326,7 @@ func shadowCDC(ctx context.Context, cfg VerifyConfig, g topology.Group, inputs [
 		dec = &debezium.Decoder{}
 	}
 	shadow := map[int32]map[string][]byte{}
-	err := readRanges(ctx, cfg.Conn.Brokers, inputs, func(r *kgo.Record) error {
+	err := readRanges(ctx, cfg.Conn.Cluster(), inputs, func(r *kgo.Record) error {
 		owner := partition.For(r.Key, nparts)
 		m := shadow[owner]
 		if m == nil {
