@@ -71,6 +71,8 @@ type Instance struct {
 	// changelog writes the inventory table's records to explicit
 	// partitions; closed after the components.
 	changelog *kgo.Client
+	// restore logs restore progress of the groups' tables.
+	restore restoreProgress
 	// queries serves /v1 once startQueries has built it.
 	queries atomic.Pointer[http.Handler]
 	// stores are the local stores of every processor, for the inventory
@@ -318,7 +320,7 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		if err != nil {
 			return fmt.Errorf("instance: %w", err)
 		}
-		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, nil))
+		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, in.restore.track(g.Name, nil)))
 	}
 	deps := queryDeps{promotions: promo.NewIndex(), inventoryTimes: &streamtime.Partitions{}, partitions: map[string]int32{}}
 	if err := in.startInventory(ctx, runCtx, wg, adm, factory, dead, deps); err != nil {
@@ -328,6 +330,11 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		return err
 	}
 	in.startQueries(runCtx, wg, adm, factory, deps)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in.restore.run(runCtx, in)
+	}()
 	return nil
 }
 
@@ -372,7 +379,7 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 	in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{
 		NilHandling: goka.NilProcess,
 		Stores:      stores,
-	}, nil))
+	}, in.restore.track(g.Name, nil)))
 	return nil
 }
 
@@ -413,7 +420,7 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 		return fmt.Errorf("instance: %w", err)
 	}
 	var current atomic.Pointer[goka.Processor]
-	build := factory.Supervised(graph, streams.ProcessorOptions{Stores: in.stores}, func(p *goka.Processor) { current.Store(p) })
+	build := factory.Supervised(graph, streams.ProcessorOptions{Stores: in.stores}, in.restore.track(topology.GroupCarts, func(p *goka.Processor) { current.Store(p) }))
 	in.addSupervisor(runCtx, wg, topology.GroupCarts, func(ctx context.Context) (supervise.Runner, error) {
 		for !indexSup.Ready() {
 			select {
@@ -446,6 +453,10 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 	return nil
 }
 
+// demoClockLead is how far before now the demo catalog's simulated clock
+// starts; seeding advances it by less than that.
+const demoClockLead = 2 * time.Minute
+
 // seedIfEmpty writes the demo catalog through the shop simulator when the
 // embedded broker's products topic has never had a record, i.e. on an empty
 // data dir. A restart finds the records and seeds nothing.
@@ -460,9 +471,11 @@ func (in *Instance) seedIfEmpty(ctx context.Context, adm *kadm.Client, cl *kgo.C
 		return nil
 	}
 	in.startup.Store("seeding demo data")
-	// The simulated database's clock starts now; from here on, time comes
-	// from the records it wrote.
-	sim := shopsim.New(1, shopsim.Options{Start: time.Now().UTC().Truncate(time.Second)})
+	// The simulated database's clock starts a little in the past: writing
+	// the catalog advances it about a minute, and records from the future
+	// would carry every partition's stream time (hold expiry, dedup) ahead
+	// of the ticks. From here on, time comes from the records it wrote.
+	sim := shopsim.New(1, shopsim.Options{Start: time.Now().UTC().Add(-demoClockLead).Truncate(time.Second)})
 	recs := sim.SnapshotCatalog(shopsim.DemoProducts, shopsim.DemoPromotions)
 	if err := shopsim.Produce(ctx, cl, recs); err != nil {
 		return fmt.Errorf("instance: seed demo data: %w", err)
