@@ -8,7 +8,7 @@ DATA_DIR     ?= ./data
 TEST_TIMEOUT ?= 15m
 E2E_TIMEOUT  ?= 40m
 
-.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale loadgen docs clean
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale loadgen docs deploy-gen clean
 
 all: build
 
@@ -65,9 +65,14 @@ LOADGEN_FLAGS    ?=
 loadgen: build ## launch-day load into `make run` (run it in another terminal first): LOADGEN_RATE cart events/s for LOADGEN_DURATION
 	$(BIN) loadgen --rate $(LOADGEN_RATE) --duration $(LOADGEN_DURATION) $(LOADGEN_FLAGS)
 
-docs: build ## regenerate docs/configuration.md and the topology graphs in docs/architecture.md from the CLI
+docs: build deploy-gen ## regenerate docs/configuration.md, the topology graphs in docs/architecture.md and deploy/kafka/create-topics.sh
 	$(BIN) config-docs > docs/configuration.md
 	$(BIN) architecture-docs docs/architecture.md
+
+deploy-gen: ## regenerate deploy/kafka/create-topics.sh from topology/ (deploy/deploycheck fails when it is stale)
+	$(GO) run ./deploy/deploycheck/gentopics > deploy/kafka/create-topics.sh.tmp
+	mv deploy/kafka/create-topics.sh.tmp deploy/kafka/create-topics.sh
+	chmod +x deploy/kafka/create-topics.sh
 
 clean:
 	rm -rf bin .cache
