@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,7 @@ const plainProgressEvery = 5 * time.Second
 func newLoadgenCmd() *cobra.Command {
 	cfg := loadgen.Defaults()
 	var kafka config.Config // KafkaSecurity only
-	var logLevel string
+	var logLevel, ledgerFile string
 	cmd := &cobra.Command{
 		Use:   "loadgen",
 		Short: "Drive launch-day load into a running cartstream: carts, coupons, checkouts and orders at a target rate",
@@ -61,7 +62,14 @@ Progress goes to stderr (a bar on a terminal, a line every 5 s otherwise). At
 the end it prints one summary line on stdout:
   events=N rate_achieved=R checkouts=N reserved=N failed=N completed=N duration_s=S
 and the remaining figures on stderr. Checkouts still open at the end are left
-to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.`,
+to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.
+
+For audits (` + "`make chaos`" + `): --bad-every N injects a bad cart event (not JSON,
+unknown type, qty out of range, cart id not the key) after every N cart
+events, for cartstream to dead-letter; --ledger FILE writes, at the end, what
+the run did as JSON: the database's rows and the stock each ever had, its
+orders, every cart's acknowledged event ids (counted) and where each bad
+record went (internal/loadgen.Ledger).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The one place loadgen's Kafka clients are built.
@@ -73,8 +81,14 @@ to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.`,
 			cfg.Logger = newLogger(cmd.ErrOrStderr(), logLevel, "text")
 			prog := newLoadProgress(cmd.ErrOrStderr(), int64(cfg.Rate*cfg.Duration.Seconds()))
 			cfg.Progress = prog.update
+			cfg.KeepLedger = ledgerFile != ""
 			sum, err := loadgen.Run(cmd.Context(), cfg)
 			prog.done()
+			if sum.Ledger != nil {
+				if werr := writeLedger(ledgerFile, sum.Ledger); werr != nil && err == nil {
+					err = werr
+				}
+			}
 			if err != nil {
 				if sum.Events > 0 {
 					fmt.Fprintln(cmd.OutOrStdout(), sum)
@@ -103,6 +117,8 @@ to expire (--hold-ttl). Ctrl-C stops early and still prints the summary.`,
 	f.DurationVar(&cfg.HoldTTL, "hold-ttl", cfg.HoldTTL, "the instances' --hold-ttl")
 	f.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after the load, how long to wait for the statuses of checkouts in flight")
 	f.StringVar(&logLevel, "log-level", "info", "log level of the setup's messages: debug, info, warn, error")
+	f.IntVar(&cfg.BadEvery, "bad-every", 0, "inject a bad cart event for cartstream to dead-letter after every N cart events (0: none)")
+	f.StringVar(&ledgerFile, "ledger", "", "write what the run did (orders, stock, events per cart, bad records) as JSON to this file at the end, for audits")
 	kafka.RegisterKafkaSecurity(f)
 	bindConfig(cmd)
 	return cmd
@@ -151,6 +167,23 @@ func (p *loadProgress) done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// writeLedger writes l as JSON to path, through a temporary file so a
+// reader never sees half a ledger.
+func writeLedger(path string, l *loadgen.Ledger) error {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("loadgen: ledger: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("loadgen: ledger: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("loadgen: ledger: %w", err)
+	}
+	return nil
 }
 
 func lagText(lag int64) string {

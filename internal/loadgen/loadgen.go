@@ -129,6 +129,14 @@ type Config struct {
 	Zipf float64
 	// HoldTTL is the instances' --hold-ttl.
 	HoldTTL time.Duration
+	// BadEvery, when positive, injects one bad cart event (undecodable or
+	// invalid: see badKinds) after every BadEvery cart events, under keys
+	// <namespace>-bad-000001 …, for cartstream to dead-letter. Default 0:
+	// none.
+	BadEvery int
+	// KeepLedger makes Run return the run's Ledger in Summary.Ledger (it
+	// costs memory for every cart and event id).
+	KeepLedger bool
 
 	// Drain and SetupTimeout: see their defaults.
 	Drain, SetupTimeout time.Duration
@@ -187,6 +195,8 @@ func (c *Config) normalize() error {
 		return bad("%d SKUs: want at least one", c.SKUs)
 	case c.Stock < 0 || c.FlashUnits < 0:
 		return bad("negative stock")
+	case c.BadEvery < 0:
+		return bad("bad records every %d events: want 0 (none) or more", c.BadEvery)
 	case !(c.BrowseRate >= 0 && c.BrowseRate <= 1):
 		return bad("browse rate %v: want a share in [0, 1]", c.BrowseRate)
 	case c.ThinkTime < 0 || c.Drain < 0:
@@ -253,6 +263,8 @@ type Summary struct {
 	Target float64
 	// Interrupted: the context ended the load before Duration.
 	Interrupted bool
+	// Ledger is what the run did, with Config.KeepLedger; nil otherwise.
+	Ledger *Ledger
 }
 
 // String is the summary line.
@@ -277,6 +289,8 @@ type run struct {
 	adm *kadm.Client
 
 	driver   *shopsim.Driver
+	sim      *shopsim.Sim // the driver's database, for the ledger
+	skus     []string
 	statuses *statusReader
 	snd      *sender
 	lag      atomic.Int64
@@ -321,6 +335,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	r.sim, r.skus = sim, skus
 	r.driver, err = shopsim.NewDriver(sim, cfg.Seed, r.driverOptions(skus, codes))
 	if err != nil {
 		return sum, fmt.Errorf("loadgen: %w", err)
@@ -332,6 +347,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	cancel()
 
 	r.snd = &sender{cl: r.cl, cartTopic: r.topo.Names.CartEvents}
+	if cfg.KeepLedger {
+		r.snd.book = newLedgerBook()
+	}
 	lagCtx, stopLag := context.WithCancel(ctx)
 	var lagDone sync.WaitGroup
 	lagDone.Add(1)
@@ -355,6 +373,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	// Acknowledgements and statuses that came after the load still
 	// belong to it: the rate is over the load's own wall time.
 	sum.Stats = r.stats(loadEnd, start)
+	if r.snd.book != nil {
+		sum.Ledger = r.ledger(sum.Interrupted)
+	}
 	if err != nil {
 		return sum, err
 	}
@@ -387,6 +408,7 @@ func (r *run) driverOptions(skus, codes []string) shopsim.DriverOptions {
 func (r *run) load(ctx context.Context, start time.Time) error {
 	end := start.Add(r.cfg.Duration)
 	b := newBucket(r.cfg.Rate, start)
+	generated, bad := 0, 0 // cart events generated, bad records sent
 	nextProgress := start.Add(progressEvery)
 	for {
 		now := time.Now()
@@ -403,11 +425,15 @@ func (r *run) load(ctx context.Context, start time.Time) error {
 			if err != nil {
 				return fmt.Errorf("loadgen: %w", err)
 			}
-			b.spend(r.snd.countEvents(recs))
+			n := r.snd.countEvents(recs)
+			b.spend(n)
 			if r.cfg.OnRecords != nil && len(recs) > 0 {
 				r.cfg.OnRecords(recs)
 			}
 			r.snd.send(ctx, recs)
+			for generated += n; r.cfg.BadEvery > 0 && generated/r.cfg.BadEvery > bad; bad++ {
+				r.snd.sendBad(ctx, r.cfg.Namespace, bad)
+			}
 		}
 		if r.cfg.Progress != nil && !now.Before(nextProgress) {
 			r.cfg.Progress(r.stats(now, start))
@@ -537,6 +563,7 @@ type sender struct {
 	cl          *kgo.Client
 	cartTopic   string
 	events, cdc atomic.Int64
+	book        *ledgerBook // nil: no ledger kept
 
 	mu  sync.Mutex
 	err error
@@ -567,6 +594,7 @@ func (s *sender) send(ctx context.Context, recs []shopsim.Record) {
 				s.fail(fmt.Errorf("loadgen: produce to %s: %w", rec.Topic, err))
 			case cart:
 				s.events.Add(1)
+				s.book.cartEvent(rec)
 			default:
 				s.cdc.Add(1)
 			}

@@ -285,3 +285,71 @@ func equalStep(x, y step) bool {
 	}
 	return true
 }
+
+// With KeepLedger and BadEvery, a run accounts for everything it did:
+// every acknowledged cart event under its cart, the database's rows
+// (on_hand is the stock ever had less the units sold), and every bad
+// record with where the broker put it.
+func TestLoadgenLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker and an instance")
+	}
+	logs := &logBuffer{}
+	defer func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	}()
+	addr := startStack(t, logs)
+	cfg := Defaults()
+	cfg.Brokers = []string{addr}
+	cfg.NewClient = func(opts ...kgo.Opt) (*kgo.Client, error) {
+		return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
+	}
+	cfg.Seed, cfg.Rate, cfg.Duration = 9, 150, 3*time.Second
+	cfg.SKUs, cfg.Stock, cfg.BrowseRate, cfg.ThinkTime = 10, 50, 0.3, 150*time.Millisecond
+	cfg.BadEvery, cfg.KeepLedger = 40, true
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := sum.Ledger
+	if l == nil {
+		t.Fatal("no ledger")
+	}
+	distinct := 0
+	for cart, n := range l.Carts {
+		if !strings.HasPrefix(cart, l.Namespace+"-c") || n < 1 {
+			t.Errorf("cart %s with %d events", cart, n)
+		}
+		distinct += n
+	}
+	if int64(distinct+l.DuplicateEvents) != l.CartEvents || l.CartEvents != sum.Events {
+		t.Errorf("%d distinct events + %d duplicates, %d acknowledged, summary %d", distinct, l.DuplicateEvents, l.CartEvents, sum.Events)
+	}
+	if len(l.SKUs) != cfg.SKUs {
+		t.Errorf("%d SKUs in the ledger, want %d", len(l.SKUs), cfg.SKUs)
+	}
+	for _, s := range l.SKUs {
+		if s.OnHand != s.StockEver-s.Sold || s.Version < 1 {
+			t.Errorf("%+v: on_hand is not the stock ever had less the units sold", s)
+		}
+	}
+	if len(l.Orders) != sum.Orders || len(l.Checkouts) != sum.Checkouts || sum.Orders == 0 {
+		t.Errorf("%d orders and %d checkouts in the ledger, the summary %d and %d", len(l.Orders), len(l.Checkouts), sum.Orders, sum.Checkouts)
+	}
+	if want := int(sum.Events) / cfg.BadEvery; len(l.BadRecords) < want-1 || len(l.BadRecords) > want+1 {
+		t.Errorf("%d bad records for %d events, want about %d", len(l.BadRecords), sum.Events, want)
+	}
+	kinds := map[string]bool{}
+	for _, b := range l.BadRecords {
+		kinds[b.Kind] = true
+		if b.Topic != topology.DefaultNames().CartEvents || b.Offset < 0 || !strings.HasPrefix(b.Key, l.Namespace+"-bad-") {
+			t.Errorf("bad record %+v", b)
+		}
+	}
+	if len(kinds) != len(badKinds) {
+		t.Errorf("bad record kinds %v, want all %d", kinds, len(badKinds))
+	}
+}
