@@ -30,6 +30,11 @@ func saramaVersion() sarama.KafkaVersion { return sarama.V2_3_1_0 }
 // end-to-end latency; see docs/benchmarks.md for the measurement behind this.
 const DefaultFlushInterval = 1 * time.Millisecond
 
+// rebalanceAnswerMargin is how long before sarama's read timeout the
+// broker must answer a JoinGroup or SyncGroup that waited the whole
+// rebalance timeout.
+const rebalanceAnswerMargin = 5 * time.Second
+
 // SaramaConfig returns a fresh sarama configuration with cartstream's
 // settings: the protocol version that works with the embedded broker (see
 // saramaVersion), acks=all, a short producer flush interval, streams starting
@@ -48,6 +53,18 @@ func SaramaConfig(clientID string, flush time.Duration) *sarama.Config {
 	// Kafka Streams semantics: a new group reads its inputs from the start.
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
+	// The broker answers a JoinGroup (or SyncGroup) once every member has
+	// joined (synced), or after the longest rebalance timeout any member
+	// announced, dropping the missing ones. sarama gives every answer
+	// Net.ReadTimeout (30 s) and sends the rebalance timeout as is
+	// (default 60 s): one member dying in the middle of a rebalance then
+	// makes every other member's join time out, their processors fail and
+	// rejoin as new members, each join restarts the broker's wait, and the
+	// group never settles (make chaos: three instances stuck for minutes
+	// after one was killed while it joined). Below the read timeout, the
+	// broker drops the dead member and answers in time. goka's members
+	// rejoin 5 s after their session ends, well within it.
+	c.Consumer.Group.Rebalance.Timeout = c.Net.ReadTimeout - 2*rebalanceAnswerMargin
 
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Compression = sarama.CompressionNone
