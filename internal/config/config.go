@@ -65,6 +65,9 @@ type Config struct {
 	InstanceID      string
 	AdvertisedHTTP  string
 	ShutdownTimeout time.Duration
+	// HotStandby keeps a copy of every group table's partitions this
+	// instance does not own, for failover (see docs/reliability.md).
+	HotStandby bool
 	// HTTP security: a bearer token for /v1 (HTTPToken, or read from
 	// HTTPTokenFile) and TLS.
 	HTTPToken     string
@@ -129,6 +132,7 @@ func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	fs.StringVar(&c.HTTPTLSCert, "http-tls-cert", "", "PEM certificate file: serve HTTPS (with --http-tls-key)")
 	fs.StringVar(&c.HTTPTLSKey, "http-tls-key", "", "PEM private key file of --http-tls-cert")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long a clean stop may take after SIGTERM")
+	fs.BoolVar(&c.HotStandby, "hot-standby", false, "keep a copy of the tables of partitions other instances own (goka hot standby; see docs/reliability.md for what it saves)")
 	fs.DurationVar(&c.TickInterval, "tick-interval", ticks.DefaultInterval, "how often every instance writes a tick into each partition of the ticks topics")
 	fs.DurationVar(&c.MaxSkew, "max-skew", streamtime.DefaultMaxSkew, "a cart event's ts is its event time when within this of the record timestamp")
 	fs.DurationVar(&c.HoldTTL, "hold-ttl", reserve.DefaultHoldTTL, "how long an inventory hold lives, in stream time")

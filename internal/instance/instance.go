@@ -320,7 +320,7 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		if err != nil {
 			return fmt.Errorf("instance: %w", err)
 		}
-		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess}, in.restore.track(g.Name, nil)))
+		in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess, HotStandby: in.cfg.HotStandby}, in.restore.track(g.Name, nil)))
 	}
 	deps := queryDeps{promotions: promo.NewIndex(), inventoryTimes: &streamtime.Partitions{}, partitions: map[string]int32{}}
 	if err := in.startInventory(ctx, runCtx, wg, adm, factory, dead, deps); err != nil {
@@ -379,6 +379,7 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 	in.addSupervisor(runCtx, wg, g.Name, factory.Supervised(graph, streams.ProcessorOptions{
 		NilHandling: goka.NilProcess,
 		Stores:      stores,
+		HotStandby:  in.cfg.HotStandby,
 	}, in.restore.track(g.Name, nil)))
 	return nil
 }
@@ -420,7 +421,7 @@ func (in *Instance) startCarts(ctx, runCtx context.Context, wg *sync.WaitGroup, 
 		return fmt.Errorf("instance: %w", err)
 	}
 	var current atomic.Pointer[goka.Processor]
-	build := factory.Supervised(graph, streams.ProcessorOptions{Stores: in.stores}, in.restore.track(topology.GroupCarts, func(p *goka.Processor) { current.Store(p) }))
+	build := factory.Supervised(graph, streams.ProcessorOptions{Stores: in.stores, HotStandby: in.cfg.HotStandby}, in.restore.track(topology.GroupCarts, func(p *goka.Processor) { current.Store(p) }))
 	in.addSupervisor(runCtx, wg, topology.GroupCarts, func(ctx context.Context) (supervise.Runner, error) {
 		for !indexSup.Ready() {
 			select {
