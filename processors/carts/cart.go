@@ -59,6 +59,11 @@ type Cart struct {
 	// EarlyResults are reservation results read during a replay before
 	// the checkout they answer was re-read (see holdEarly).
 	EarlyResults []schemas.ReservationResult `json:"early_results,omitempty"`
+	// Origins are, per input topic, the offset of the last record whose
+	// effect the cart holds (in the partition the cart lives in), so that
+	// a record read again after a crash is told from a new one (see
+	// ReadAgain and Resend). Written by the group, not the state machine.
+	Origins map[string]int64 `json:"origins,omitempty"`
 }
 
 // DecodeCart reads a stored cart.

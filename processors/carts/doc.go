@@ -67,4 +67,17 @@
 //   - checkout_abandoned for an id other than the open current checkout does
 //     nothing.
 //   - Results never create a cart, move its version or its idle clock.
+//   - A record read again that the stored cart already holds (ReadAgain: the
+//     last record of its topic the cart applied, read again because the
+//     committed offset was behind the state when the partition moved after
+//     a crash) first repeats everything the state says was sent (Resend):
+//     the status of every decided checkout, the reserves still awaiting
+//     results, the releases and the commits. Its first processing wrote the
+//     state to the changelog, but its commands and statuses may have died
+//     with the instance before the producer sent them; applied again it is
+//     a duplicate that sends nothing (DESIGN §9: outputs may repeat, never
+//     go missing). A client's duplicate is a new record and sends nothing
+//     more than the decisions above say. What the periodic sweep sends (a
+//     visit is no record) is not repeated: an expired status lost in a
+//     crash stays lost, while the holds expire in the inventory anyway.
 package carts

@@ -219,10 +219,14 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 	streamNow := h.observe(ctx.Partition(), at)
 
 	cart := h.stored(ctx)
+	again := cart.ReadAgain(string(ctx.Topic()), ctx.Offset())
 	out, err := ApplyEvent(cart, ev, at, streamNow)
 	if err != nil {
 		h.deadLetter(ctx, o, value, dlq.Validation(err))
 		return
+	}
+	if again {
+		out = resendFirst(cart, out)
 	}
 	if replayed {
 		out.Cart = applyEarly(out.Cart, streamNow)
@@ -264,10 +268,14 @@ func (h *handler) stored(ctx goka.Context) *Cart {
 }
 
 // store writes the cart a step of the state machine returned, only when it
-// changed (the state machine returns the input cart itself otherwise).
+// changed (the state machine returns the input cart itself otherwise),
+// noting the record that changed it (Cart.Origins).
 func (h *handler) store(ctx goka.Context, old, next *Cart) {
 	if next == nil || next == old {
 		return
+	}
+	if topic := string(ctx.Topic()); topic != VisitExpire { // a visit is no record
+		next = withOrigin(next, topic, ctx.Offset())
 	}
 	state, err := next.Encode()
 	if err != nil {
@@ -334,11 +342,28 @@ func (h *handler) result(ctx goka.Context, msg any) {
 		h.store(ctx, cart, holdEarly(cart, key, r))
 		return
 	}
+	again := cart.ReadAgain(string(ctx.Topic()), ctx.Offset())
 	out := ApplyResult(cart, r, streamNow)
+	if again {
+		out = resendFirst(cart, out)
+	}
 	h.store(ctx, cart, out.Cart)
 	if !replayed {
 		h.send(ctx, out)
 	}
+}
+
+// resendFirst puts what the stored cart implies was sent (Resend) before
+// the outputs of applying a record read again: the cart already held the
+// record's effect, so the step is a duplicate that sends nothing, while
+// what the record's first processing sent may have been lost with the
+// instance that processed it (DESIGN §9: outputs may repeat, never go
+// missing).
+func resendFirst(stored *Cart, out Outcome) Outcome {
+	r := Resend(stored)
+	out.Commands = append(r.Commands, out.Commands...)
+	out.Statuses = append(r.Statuses, out.Statuses...)
+	return out
 }
 
 // offer evaluates the cart at its event time against the current catalog

@@ -300,3 +300,101 @@ func mustGroup(t *testing.T, topo *topology.Topology) topology.Group {
 	}
 	return g
 }
+
+// TestGroupResendsForARecordReadAgain: a record the stored cart already
+// holds, read again (the committed offset was behind the state when the
+// partition moved), makes the group repeat what the state says was sent
+// (Resend): its first processing's commands and statuses may have died
+// with the instance (make chaos, seed 21: an instance killed right after
+// it wrote a checkout_started; the new owner read it again as a duplicate
+// and the checkout waited for reserves never sent). The same event as a
+// new record (a client's duplicate) sends nothing.
+func TestGroupResendsForARecordReadAgain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	topo := topology.New(topology.Config{Partitions: groupPartitions})
+	n := topo.Names
+	graph, err := Graph(Config{
+		Topology: topo, Partitions: groupPartitions, Promotions: promo.NewIndex(),
+		Rule: streamtime.Rule{MaxSkew: math.MaxInt64}, Rounding: money.HalfEven, Metrics: metrics.New(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := tester.New(t)
+	proc, err := goka.NewProcessor(nil, graph, goka.WithTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Error(err)
+		}
+	}()
+	commands := tt.NewQueueTracker(n.Reservations)
+	offers := tt.NewQueueTracker(n.Offers)
+	cart := keyOf(t, 0)
+	table := goka.Table(mustGroup(t, topo).Table)
+	event := func(id, typ, fields string) []byte {
+		b := []byte(fmt.Sprintf(`{"event_id":%q,"cart_id":%q,"type":%q,"ts":%q,"currency":"USD"%s}`, id, cart, typ, t0.Format(time.RFC3339Nano), fields))
+		tt.Consume(n.CartEvents, cart, b)
+		return b
+	}
+	sent := func() []string {
+		var got []string
+		for {
+			_, v, ok := commands.Next()
+			if !ok {
+				return got
+			}
+			got = append(got, fmtCommand(*v.(*schemas.ReservationCommand)))
+		}
+	}
+	drainOffers := func() (k int) {
+		for _, _, ok := offers.Next(); ok; _, _, ok = offers.Next() {
+			k++
+		}
+		return k
+	}
+	event("e1", ItemAdded, `,"sku":"A","qty":1`)
+	event("e2", ItemAdded, `,"sku":"B","qty":2`)
+	started := event("e3", CheckoutStarted, `,"checkout_id":"k1"`)
+	if got := sent(); strings.Join(got, "; ") != "reserve k1:A x1; reserve k1:B x2" {
+		t.Fatalf("commands %q", got)
+	}
+	drainOffers()
+	stored, err := DecodeCart(tt.TableValue(table, cart).([]byte))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, ok := stored.Origins[n.CartEvents]
+	if !ok {
+		t.Fatalf("the stored cart does not note its last record: %+v", stored.Origins)
+	}
+
+	// A client's duplicate is a new record: nothing is sent.
+	tt.Consume(n.CartEvents, cart, started)
+	if got := sent(); len(got) != 0 || drainOffers() != 0 {
+		t.Fatalf("a duplicate sent %q", got)
+	}
+
+	// goka's tester cannot read a record again; make the stored cart say
+	// that the next record of the topic is the last one it applied, as it
+	// is after a crash.
+	stored.Origins[n.CartEvents] = last + 2
+	b, err := stored.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt.SetTableValue(table, cart, b)
+	tt.Consume(n.CartEvents, cart, started)
+	if got := sent(); strings.Join(got, "; ") != "reserve k1:A x1; reserve k1:B x2" {
+		t.Fatalf("read again, the record sent %q, want the reserves again", got)
+	}
+	if k := drainOffers(); k != 0 {
+		t.Fatalf("read again, the record made %d offers", k)
+	}
+}

@@ -85,173 +85,221 @@ func (f *fakeInventory) apply(cmd schemas.ReservationCommand, st time.Time) sche
 const debugSaga = false
 
 func TestSagaNeverLeavesAnUntrackedHold(t *testing.T) {
-	skus := []string{"A", "B", "C"}
 	for seed := range uint64(400) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 7))
-			inv := &fakeInventory{rng: rng, ttl: 10 * time.Minute, holds: map[string]*fakeHold{}, handled: map[string]schemas.ReservationResult{}}
-			var (
-				cart     *Cart
-				st       = t0
-				commands = map[string][]schemas.ReservationCommand{}
-				results  []schemas.ReservationResult
-				events   []string
-				nEvents  int
-				last     = map[string]string{} // the last status per checkout id
-			)
-			take := func(out Outcome) {
-				cart = out.Cart
-				if debugSaga {
-					for _, c := range out.Commands {
-						t.Logf("    -> %s", fmtCommand(c))
-					}
-					for _, s := range out.Statuses {
-						t.Logf("    => %s", fmtStatus(s))
-					}
-				}
-				for _, c := range out.Commands {
-					commands[c.SKU] = append(commands[c.SKU], c)
-				}
-				for _, s := range out.Statuses {
-					last[s.CheckoutID] = fmtStatus(s)
-					b, err := json.Marshal(s)
-					if err != nil {
-						t.Fatal(err)
-					}
-					checkStatusSchema(t, b)
-				}
-			}
-			event := func(raw string) {
-				events = append(events, raw)
-				if debugSaga {
-					t.Logf("%v event %s", st.Sub(t0), raw)
-				}
-				out, err := ApplyEvent(cart, mustParse(t, raw), st, st)
-				if err != nil {
-					t.Fatalf("%s: %v", raw, err)
-				}
-				take(out)
-			}
-			deliverCommand := func(sku string, redeliver bool) {
-				q := commands[sku]
-				if len(q) == 0 {
-					return
-				}
-				r := inv.apply(q[0], st)
-				if debugSaga {
-					t.Logf("%v cmd %s %s -> %s %v", st.Sub(t0), q[0].Op, q[0].RequestID, r.Status, r.Reason)
-				}
-				results = append(results, r)
-				if !redeliver {
-					commands[sku] = q[1:]
-				}
-			}
-			deliverResult := func(redeliver bool) {
-				if len(results) == 0 {
-					return
-				}
-				out := ApplyResult(cart, results[0], st)
-				if debugSaga {
-					for _, c := range out.Commands {
-						t.Logf("  result %s %s -> %s", results[0].Op, results[0].RequestID, fmtCommand(c))
-					}
-				}
-				take(out)
-				if !redeliver {
-					results = results[1:]
-				}
-			}
-			event(add("e0", "A", 1))
-			for range 80 {
-				switch rng.IntN(12) {
-				case 0, 1:
-					nEvents++
-					id := fmt.Sprint("e", nEvents)
-					sku := skus[rng.IntN(len(skus))]
-					co := fmt.Sprint("k", rng.IntN(4))
-					switch rng.IntN(8) {
-					case 0:
-						event(add(id, sku, 1+rng.IntN(3)))
-					case 1:
-						event(remove(id, sku))
-					case 2:
-						event(setQty(id, sku, rng.IntN(3)))
-					case 3, 4:
-						event(start(id, co))
-					case 5:
-						event(abandon(id, co))
-					case 6:
-						event(complete(id, co, "o-"+co))
-					case 7:
-						event(clearCart(id))
-					}
-				case 2:
-					if len(events) > 0 { // a redelivered cart event
-						event(events[rng.IntN(len(events))])
-					}
-				case 3, 4, 5:
-					deliverCommand(skus[rng.IntN(len(skus))], rng.IntN(5) == 0)
-				case 6, 7, 8:
-					deliverResult(rng.IntN(5) == 0)
-				case 9:
-					st = st.Add(time.Duration(rng.IntN(8)) * time.Minute)
-				case 10:
-					take(ExpireHolds(cart, st))
-				}
-			}
-			// Sweep, and deliver everything, including the compensations and
-			// releases it causes.
-			for {
-				take(ExpireHolds(cart, st))
-				busy := false
-				for _, sku := range skus {
-					for len(commands[sku]) > 0 {
-						deliverCommand(sku, false)
-						busy = true
-					}
-				}
-				for len(results) > 0 {
-					deliverResult(false)
-					busy = true
-				}
-				if !busy {
-					break
-				}
-			}
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { sagaProperty(t, seed, false) })
+	}
+}
 
-			k := cart.Checkout
-			for req, h := range inv.holds {
-				if h.committed || expired(h.expiresAt, st) {
-					continue
-				}
-				var l *CheckoutLine
-				if k != nil && k.ID == h.checkout {
-					l = k.line(h.sku)
-				}
-				if k == nil || k.ID != h.checkout || k.Status != StatusReserved || l == nil || l.Status != LineReserved {
-					t.Fatalf("live hold %s is not tracked by the cart's checkout %+v\nevents %q", req, k, events)
-				}
+// TestSagaRecoversLostOutputs is TestSagaNeverLeavesAnUntrackedHold with
+// crashes: now and then a cart event or result is applied, its state kept
+// (the changelog got it), its commands and statuses lost (the instance died
+// before the producer sent them), and the record is read again, as the
+// group does: applied again as a duplicate, with Resend before. Once
+// everything is delivered the same invariants hold: no checkout is left
+// waiting on an output that died.
+func TestSagaRecoversLostOutputs(t *testing.T) {
+	for seed := range uint64(400) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { sagaProperty(t, seed, true) })
+	}
+}
+
+// sagaProperty is one run of the saga property; lossy adds crashes that
+// lose a step's outputs.
+func sagaProperty(t *testing.T, seed uint64, lossy bool) {
+	skus := []string{"A", "B", "C"}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	inv := &fakeInventory{rng: rng, ttl: 10 * time.Minute, holds: map[string]*fakeHold{}, handled: map[string]schemas.ReservationResult{}}
+	var (
+		cart     *Cart
+		st       = t0
+		commands = map[string][]schemas.ReservationCommand{}
+		results  []schemas.ReservationResult
+		events   []string
+		nEvents  int
+		last     = map[string]string{} // the last status per checkout id
+		lose     bool                  // the next step's outputs die with the instance
+	)
+	take := func(out Outcome) {
+		cart = out.Cart
+		if debugSaga {
+			for _, c := range out.Commands {
+				t.Logf("    -> %s", fmtCommand(c))
 			}
-			if k != nil && k.Status == StatusReserved {
-				for _, l := range k.Lines {
-					if h := inv.holds[requestID(k.ID, l.SKU)]; l.Status == LineReserved && (h == nil || h.committed) {
-						t.Fatalf("reserved line %s of %s has no hold\nevents %q", l.SKU, k.ID, events)
-					}
-				}
+			for _, s := range out.Statuses {
+				t.Logf("    => %s", fmtStatus(s))
 			}
-			// The latest status per checkout id is its state.
-			all := append([]Checkout{}, cart.PastCheckouts...)
-			if k != nil {
-				all = append(all, *k)
+		}
+		for _, c := range out.Commands {
+			commands[c.SKU] = append(commands[c.SKU], c)
+		}
+		for _, s := range out.Statuses {
+			last[s.CheckoutID] = fmtStatus(s)
+			b, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for _, k := range all {
-				if !k.decided() {
-					t.Fatalf("checkout %s still %s with every result delivered\nevents %q", k.ID, k.Status, events)
-				}
-				if got := fmtStatus(k.status("c")); got != last[k.ID] {
-					t.Fatalf("checkout state %s, last status %s\nevents %q", got, last[k.ID], events)
-				}
+			checkStatusSchema(t, b)
+		}
+	}
+	// apply applies a record. After a crash (lose) its outputs are
+	// lost and it is read again, as the group reads it: a
+	// duplicate, with Resend before when the first application
+	// changed the stored cart (Cart.ReadAgain).
+	apply := func(f func(*Cart) Outcome) {
+		before, lost := cart, lose
+		lose = false
+		out := f(cart)
+		if !lost {
+			take(out)
+			return
+		}
+		if debugSaga {
+			t.Logf("    (crash: %d commands and %d statuses lost)", len(out.Commands), len(out.Statuses))
+		}
+		cart = out.Cart
+		again := f(cart)
+		if out.Cart != before {
+			again = resendFirst(cart, again)
+		}
+		take(again)
+	}
+	event := func(raw string) {
+		events = append(events, raw)
+		if debugSaga {
+			t.Logf("%v event %s", st.Sub(t0), raw)
+		}
+		apply(func(c *Cart) Outcome {
+			out, err := ApplyEvent(c, mustParse(t, raw), st, st)
+			if err != nil {
+				t.Fatalf("%s: %v", raw, err)
 			}
+			return out
 		})
 	}
+	deliverCommand := func(sku string, redeliver bool) {
+		q := commands[sku]
+		if len(q) == 0 {
+			return
+		}
+		r := inv.apply(q[0], st)
+		if debugSaga {
+			t.Logf("%v cmd %s %s -> %s %v", st.Sub(t0), q[0].Op, q[0].RequestID, r.Status, r.Reason)
+		}
+		results = append(results, r)
+		if !redeliver {
+			commands[sku] = q[1:]
+		}
+	}
+	deliverResult := func(redeliver bool) {
+		if len(results) == 0 {
+			return
+		}
+		r := results[0]
+		apply(func(c *Cart) Outcome {
+			out := ApplyResult(c, r, st)
+			if debugSaga {
+				for _, c := range out.Commands {
+					t.Logf("  result %s %s -> %s", r.Op, r.RequestID, fmtCommand(c))
+				}
+			}
+			return out
+		})
+		if !redeliver {
+			results = results[1:]
+		}
+	}
+	event(add("e0", "A", 1))
+	for range 80 {
+		switch rng.IntN(12) {
+		case 0, 1:
+			nEvents++
+			id := fmt.Sprint("e", nEvents)
+			sku := skus[rng.IntN(len(skus))]
+			co := fmt.Sprint("k", rng.IntN(4))
+			switch rng.IntN(8) {
+			case 0:
+				event(add(id, sku, 1+rng.IntN(3)))
+			case 1:
+				event(remove(id, sku))
+			case 2:
+				event(setQty(id, sku, rng.IntN(3)))
+			case 3, 4:
+				event(start(id, co))
+			case 5:
+				event(abandon(id, co))
+			case 6:
+				event(complete(id, co, "o-"+co))
+			case 7:
+				event(clearCart(id))
+			}
+		case 2:
+			if len(events) > 0 { // a redelivered cart event
+				event(events[rng.IntN(len(events))])
+			}
+		case 3, 4, 5:
+			deliverCommand(skus[rng.IntN(len(skus))], rng.IntN(5) == 0)
+		case 6, 7, 8:
+			deliverResult(rng.IntN(5) == 0)
+		case 9:
+			st = st.Add(time.Duration(rng.IntN(8)) * time.Minute)
+		case 10:
+			take(ExpireHolds(cart, st))
+		case 11:
+			lose = lossy
+		}
+	}
+	// Sweep, and deliver everything, including the compensations and
+	// releases it causes.
+	for {
+		take(ExpireHolds(cart, st))
+		busy := false
+		for _, sku := range skus {
+			for len(commands[sku]) > 0 {
+				deliverCommand(sku, false)
+				busy = true
+			}
+		}
+		for len(results) > 0 {
+			deliverResult(false)
+			busy = true
+		}
+		if !busy {
+			break
+		}
+	}
+
+	k := cart.Checkout
+	for req, h := range inv.holds {
+		if h.committed || expired(h.expiresAt, st) {
+			continue
+		}
+		var l *CheckoutLine
+		if k != nil && k.ID == h.checkout {
+			l = k.line(h.sku)
+		}
+		if k == nil || k.ID != h.checkout || k.Status != StatusReserved || l == nil || l.Status != LineReserved {
+			t.Fatalf("live hold %s is not tracked by the cart's checkout %+v\nevents %q", req, k, events)
+		}
+	}
+	if k != nil && k.Status == StatusReserved {
+		for _, l := range k.Lines {
+			if h := inv.holds[requestID(k.ID, l.SKU)]; l.Status == LineReserved && (h == nil || h.committed) {
+				t.Fatalf("reserved line %s of %s has no hold\nevents %q", l.SKU, k.ID, events)
+			}
+		}
+	}
+	// The latest status per checkout id is its state.
+	all := append([]Checkout{}, cart.PastCheckouts...)
+	if k != nil {
+		all = append(all, *k)
+	}
+	for _, k := range all {
+		if !k.decided() {
+			t.Fatalf("checkout %s still %s with every result delivered\nevents %q", k.ID, k.Status, events)
+		}
+		if got := fmtStatus(k.status("c")); got != last[k.ID] {
+			t.Fatalf("checkout state %s, last status %s\nevents %q", got, last[k.ID], events)
+		}
+	}
+
 }
