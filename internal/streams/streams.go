@@ -119,9 +119,15 @@ func (f *Factory) producerBuilder() goka.ProducerBuilder {
 	}
 }
 
+// consumerGroupBuilder builds goka's consumer groups; their offsets
+// commit in order (orderedGroup).
 func (f *Factory) consumerGroupBuilder() goka.ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-		return sarama.NewConsumerGroup(brokers, group, f.consumerGroupConfig(clientID))
+		cg, err := sarama.NewConsumerGroup(brokers, group, f.consumerGroupConfig(clientID))
+		if err != nil {
+			return nil, err
+		}
+		return orderedGroup{cg}, nil
 	}
 }
 
