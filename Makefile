@@ -8,7 +8,7 @@ DATA_DIR     ?= ./data
 TEST_TIMEOUT ?= 15m
 E2E_TIMEOUT  ?= 40m
 
-.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale loadgen docs deploy-gen clean
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale loadgen chaos docs deploy-gen clean
 
 all: build
 
@@ -64,6 +64,12 @@ LOADGEN_DURATION ?= 1m
 LOADGEN_FLAGS    ?=
 loadgen: build ## launch-day load into `make run` (run it in another terminal first): LOADGEN_RATE cart events/s for LOADGEN_DURATION
 	$(BIN) loadgen --rate $(LOADGEN_RATE) --duration $(LOADGEN_DURATION) $(LOADGEN_FLAGS)
+
+CHAOS_DURATION ?= 10m
+CHAOS_SEED     ?= 0
+CHAOS_FLAGS    ?=
+chaos: build ## SIGKILL instances (about every 20 s) and restart the broker twice under checkout load for CHAOS_DURATION, then audit; CHAOS_SEED replays a run
+	$(BIN) chaos --duration $(CHAOS_DURATION) --seed $(CHAOS_SEED) $(CHAOS_FLAGS)
 
 docs: build deploy-gen ## regenerate docs/configuration.md, the topology graphs in docs/architecture.md and deploy/kafka/create-topics.sh
 	$(BIN) config-docs > docs/configuration.md
