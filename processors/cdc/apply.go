@@ -297,15 +297,31 @@ func wholeNumber(f map[string]any, name string, lo, hi int64) (int64, error) {
 }
 
 // orderPlaced is the value cdc-outbox keeps per order id: the fan-out is
-// done once, so a redelivered outbox record changes nothing.
-const orderPlaced = `{"state":"fanned_out"}`
+// done once, so the connector delivering an outbox record again changes
+// nothing. It names the source record that fanned the order out: that
+// record read again (after a crash, from the committed offset) fans out
+// again, because its order lines may have died with the instance that
+// wrote the state (DESIGN §9); the inventory group applies an order line
+// twice as once.
+type orderPlaced struct {
+	State  string          `json:"state"`
+	Source *schemas.Source `json:"source,omitempty"`
+}
+
+// fannedOut is orderPlaced.State.
+const fannedOut = "fanned_out"
 
 func applyOutbox(rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	if rec.Op == debezium.OpDelete {
 		return Result{}, nil // the outbox row's deletion carries no event
 	}
 	if prev != nil {
-		return Result{}, nil // duplicate delivery of an order already fanned out
+		var placed orderPlaced
+		if json.Unmarshal(prev, &placed) != nil || placed.Source == nil || *placed.Source != o.Source {
+			return Result{}, nil // the connector's duplicate of an order already fanned out
+		}
+		// The same record read again: fan out again (State stays nil: the
+		// stored value is already this one).
 	}
 	p := rec.Row
 	orderID, _ := p["order_id"].(string)
@@ -321,7 +337,14 @@ func applyOutbox(rec debezium.Record, prev []byte, o Origin) (Result, error) {
 	if !ok || len(lines) == 0 {
 		return Result{}, dlq.Validation(fmt.Errorf("cdc: outbox order %s: lines: want a non-empty list", orderID))
 	}
-	res := Result{State: []byte(orderPlaced)}
+	res := Result{}
+	if prev == nil {
+		state, err := json.Marshal(orderPlaced{State: fannedOut, Source: &o.Source})
+		if err != nil {
+			return Result{}, fmt.Errorf("cdc: outbox order %s: %w", orderID, err)
+		}
+		res.State = state
+	}
 	for i, item := range lines {
 		l, ok := item.(map[string]any)
 		if !ok {

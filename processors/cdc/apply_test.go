@@ -223,10 +223,26 @@ func TestOutboxFansOutOnce(t *testing.T) {
 	if l.OrderID != "o-1" || l.CheckoutID != "co-1" || l.CartID != "c-1" || l.Qty != 2 || l.InventoryVersion != stock.Version {
 		t.Errorf("line %+v (stock version %d)", l, stock.Version)
 	}
-	// A redelivered outbox record finds the order's state and does nothing.
-	res, err = Apply(Outbox, rec, res.State, origin)
-	if err != nil || len(res.Emits) != 0 {
+	// The connector delivering the record again (another offset) finds
+	// the order's state and does nothing.
+	state := res.State
+	again := origin
+	again.Source.Offset++
+	res, err = Apply(Outbox, rec, state, again)
+	if err != nil || len(res.Emits) != 0 || res.State != nil {
 		t.Errorf("duplicate: %+v, %v", res, err)
+	}
+	// The same record read again after a crash (the state reached the
+	// changelog, the order lines perhaps not) fans out again and leaves
+	// the state as it is.
+	res, err = Apply(Outbox, rec, state, origin)
+	if err != nil || len(res.Emits) != 2 || res.State != nil {
+		t.Errorf("read again: %+v, %v", res, err)
+	}
+	// A state written before it named its source: a duplicate.
+	res, err = Apply(Outbox, rec, []byte(`{"state":"fanned_out"}`), origin)
+	if err != nil || len(res.Emits) != 0 {
+		t.Errorf("old state: %+v, %v", res, err)
 	}
 	// A payload without lines is a validation error.
 	rec.Row = debezium.Row{"order_id": "o-1"}
