@@ -87,6 +87,7 @@ failed run keeps its logs and data dirs.`,
 	f.Float64Var(&cfg.StartingKills, "starting-kills", cfg.StartingKills, "share of kills followed by another kill of the same instance while it starts again")
 	f.IntVar(&cfg.BrokerRestarts, "broker-restarts", cfg.BrokerRestarts, "broker restarts during the load")
 	f.DurationVar(&brkDown, "broker-down-max", cfg.BrokerDown[1], "longest time the broker stays down")
+	f.IntVar(&cfg.Pauses, "pauses", 0, "freeze an instance (SIGSTOP) this many times, for 15–25 s each, then let it go on (SIGCONT): a network partition as the others see it")
 	f.DurationVar(&cfg.TermDown, "term-down", cfg.TermDown, "--mode rolling: how long each instance stays down")
 	f.Float64Var(&cfg.BrowseRate, "browse-rate", cfg.BrowseRate, "loadgen's share of carts that never check out")
 	f.IntVar(&cfg.BadEvery, "bad-every", cfg.BadEvery, "inject a bad cart event after every N (0: none)")

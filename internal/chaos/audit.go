@@ -151,6 +151,10 @@ func (a *auditor) audit(ctx context.Context) error {
 	a.rep.Events = l.CartEvents
 	a.rep.Carts, a.rep.Checkouts, a.rep.Orders = len(l.Carts), len(l.Checkouts), len(l.Orders)
 	a.rep.BadInjected = len(l.BadRecords)
+	if l.CartEvents == 0 {
+		// A run without load passes every check; it must not pass.
+		return fmt.Errorf("chaos: audit: loadgen's ledger holds no acknowledged cart event: there is nothing to audit")
+	}
 	if l.Interrupted {
 		a.problem("loadgen was interrupted: the ledger covers only part of the load")
 		a.rep.LostEvents++ // an audit of part of a run proves nothing

@@ -94,6 +94,10 @@ type Config struct {
 	TermDown time.Duration
 	// InstanceLogLevel is the instances' --log-level (default info).
 	InstanceLogLevel string
+	// Pauses (ModeChaos) freeze an instance with SIGSTOP for PauseDown,
+	// then SIGCONT. Default none.
+	Pauses    int
+	PauseDown [2]time.Duration
 	// BrowseRate is loadgen's --browse-rate; BadEvery its --bad-every.
 	BrowseRate float64
 	BadEvery   int
@@ -117,7 +121,7 @@ func Defaults() Config {
 		Instances: DefaultInstances, Partitions: DefaultPartitions, HoldTTL: DefaultHoldTTL,
 		KillEvery: DefaultKillEvery, KillDown: [2]time.Duration{2 * time.Second, 15 * time.Second}, StartingKills: DefaultStartingKills,
 		BrokerRestarts: DefaultBrokerRestarts, BrokerDown: [2]time.Duration{2 * time.Second, 6 * time.Second},
-		TermDown:   2 * time.Second,
+		TermDown: 2 * time.Second, PauseDown: [2]time.Duration{15 * time.Second, 25 * time.Second},
 		BrowseRate: DefaultBrowseRate, BadEvery: DefaultBadEvery,
 	}
 }
@@ -148,6 +152,7 @@ func (c Config) schedule() ([]Fault, error) {
 		Kills:     kills, KillDown: c.KillDown, StartingKills: c.StartingKills,
 		BrokerRestarts: c.BrokerRestarts, BrokerDown: c.BrokerDown,
 		TermDown: c.TermDown,
+		Pauses:   c.Pauses, PauseDown: c.PauseDown,
 	})
 }
 
@@ -363,6 +368,8 @@ func (r *runner) execute(ctx context.Context, loadAt time.Time, loadDone <-chan 
 			r.term(ctx, f)
 		case RestartBroker:
 			r.restartBroker(ctx, f)
+		case PauseInstance:
+			r.pause(ctx, f)
 		}
 	}
 }
@@ -427,6 +434,36 @@ func (r *runner) kill(ctx context.Context, f Fault) {
 		r.rep.Readies = append(r.rep.Readies, took)
 		r.mu.Unlock()
 		r.logf("%s back, ready in %.1fs", in.id, took.Seconds())
+	}()
+}
+
+// pause freezes an instance for f.Down, in the background.
+func (r *runner) pause(ctx context.Context, f Fault) {
+	in := r.cluster.instances[f.Instance]
+	e := executed{Fault: f, Instance: in.id, Owned: owned(ctx, in.http)}
+	e.At = time.Now()
+	if err := in.p.signal(syscall.SIGSTOP); err != nil {
+		r.logf("pause %s: %v", in.id, err)
+		return
+	}
+	r.rep.Pauses++
+	r.logf("paused %s (owned %v) for %s", in.id, e.Owned, f.Down.Round(time.Millisecond))
+	idx := r.record(e)
+	r.restarts.Add(1)
+	go func() {
+		defer r.restarts.Done()
+		select {
+		case <-time.After(f.Down):
+		case <-ctx.Done():
+		}
+		if err := in.p.signal(syscall.SIGCONT); err != nil {
+			r.logf("resume %s: %v", in.id, err)
+			return
+		}
+		r.mu.Lock()
+		r.executed[idx].Restart, r.executed[idx].Back = time.Now(), time.Now()
+		r.mu.Unlock()
+		r.logf("%s resumed", in.id)
 	}()
 }
 

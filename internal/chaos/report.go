@@ -12,8 +12,8 @@ import (
 type Report struct {
 	Mode Mode
 	Seed int64
-	// Kills, Terms and BrokerRestarts count the faults executed.
-	Kills, Terms, BrokerRestarts int
+	// Kills, Terms, BrokerRestarts and Pauses count the faults executed.
+	Kills, Terms, BrokerRestarts, Pauses int
 	// Events are the cart events the broker acknowledged to loadgen.
 	Events int64
 	// Oversold: units promised on time beyond the stock the database
@@ -91,6 +91,9 @@ func (r *Report) String() string {
 		r.Kills, r.BrokerRestarts, r.Events, r.Oversold, r.DoubleApplied, r.LostEvents, r.LeakedHolds, r.MaxFailover.Seconds())
 	if r.Terms > 0 {
 		fmt.Fprintf(&b, " sigterm_restarts=%d", r.Terms)
+	}
+	if r.Pauses > 0 {
+		fmt.Fprintf(&b, " pauses=%d", r.Pauses)
 	}
 	fmt.Fprintf(&b, " no_status=%d uncompleted_orders=%d stock_mismatches=%d bad_outputs=%d broker_lost=%d dlq=%d/%d dlq_unexpected=%d",
 		r.NoStatus, r.Uncompleted, r.StockMismatches, r.BadOutputs, r.BrokerLost, r.BadInjected-r.DLQMissing, r.BadInjected, r.DLQUnexpected)

@@ -22,6 +22,11 @@ const (
 	// RestartBroker stops the broker with Fault.Signal and starts it again
 	// on the same data dir after Fault.Down.
 	RestartBroker FaultKind = "broker"
+	// PauseInstance freezes an instance (SIGSTOP) for Fault.Down and lets
+	// it go on (SIGCONT): a long GC pause, a frozen VM, or a network
+	// partition as the others see it. Longer than the session timeout, the
+	// others take its partitions while it cannot tell.
+	PauseInstance FaultKind = "pause"
 )
 
 // Fault is one planned fault.
@@ -95,6 +100,10 @@ type ScheduleConfig struct {
 	BrokerDown     [2]time.Duration
 	// TermDown is how long an instance stays down in a rolling restart.
 	TermDown time.Duration
+	// Pauses is the number of instance pauses (ModeChaos), evenly spread,
+	// each frozen for PauseDown.
+	Pauses    int
+	PauseDown [2]time.Duration
 }
 
 // minKillGap is the least time between two planned kills.
@@ -145,9 +154,16 @@ func NewSchedule(cfg ScheduleConfig) ([]Fault, error) {
 		}
 		out = append(out, Fault{At: at, Kind: RestartBroker, Signal: sig, Down: between(rng, cfg.BrokerDown)})
 	}
+	for i := range cfg.Pauses {
+		slot := window / time.Duration(cfg.Pauses+1)
+		at := cfg.Warmup + time.Duration(i+1)*slot + jitter(rng, slot/5)
+		out = append(out, Fault{At: at, Kind: PauseInstance, Instance: rng.IntN(cfg.Instances), Down: between(rng, cfg.PauseDown)})
+	}
 	brokerAt := make([]time.Duration, 0, len(out))
 	for _, f := range out {
-		brokerAt = append(brokerAt, f.At)
+		if f.Kind == RestartBroker {
+			brokerAt = append(brokerAt, f.At)
+		}
 	}
 	// upAt[i] is when instance i is back, as planned.
 	upAt := make([]time.Duration, cfg.Instances)

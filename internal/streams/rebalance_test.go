@@ -12,28 +12,33 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// The broker answers a JoinGroup or SyncGroup only once every member has
-// joined or synced, or after the longest rebalance timeout any member
-// announced, when it drops the missing ones. sarama waits Net.ReadTimeout
-// for any answer; a rebalance timeout above it turns one member that dies
-// in the middle of a rebalance into i/o timeouts for every other member.
-// Their processors fail and rejoin as new members, each join restarts the
-// broker's wait, and the group never settles: `make chaos` (seed 21, an
-// instance killed while it joined) saw three instances' carts and cdc
-// groups stuck that way for minutes, until the rebalance timeout went
-// below the read timeout.
-func TestSaramaAnswersComeBeforeTheReadTimeout(t *testing.T) {
+// The consumer-group timing keeps every wait of a rebalance shorter than
+// what the waiting members can afford (see the constants in sarama.go):
+// members rejoin (a heartbeat, then goka's delay) within the rebalance
+// timeout, and a wait that runs the whole rebalance timeout ends before a
+// waiting member's session expires and before sarama's read timeout.
+func TestSaramaRebalanceTiming(t *testing.T) {
 	c := SaramaConfig("check", 0)
-	if c.Consumer.Group.Rebalance.Timeout+rebalanceAnswerMargin > c.Net.ReadTimeout {
-		t.Fatalf("rebalance timeout %s (+%s to answer) is not below the read timeout %s", c.Consumer.Group.Rebalance.Timeout, rebalanceAnswerMargin, c.Net.ReadTimeout)
+	g := c.Consumer.Group
+	const margin = time.Second
+	if rejoin := g.Heartbeat.Interval + gokaRejoinDelay; rejoin+margin > g.Rebalance.Timeout {
+		t.Errorf("members rejoin up to %s after a rebalance starts, the rebalance timeout %s leaves no margin", rejoin, g.Rebalance.Timeout)
+	}
+	if g.Rebalance.Timeout+margin > g.Session.Timeout {
+		t.Errorf("a wait of the rebalance timeout %s outlasts a waiting member's session %s", g.Rebalance.Timeout, g.Session.Timeout)
+	}
+	if g.Rebalance.Timeout+margin > c.Net.ReadTimeout {
+		t.Errorf("a wait of the rebalance timeout %s outlasts sarama's read timeout %s", g.Rebalance.Timeout, c.Net.ReadTimeout)
+	}
+	if g.Session.Timeout != 10*time.Second {
+		t.Errorf("session timeout %s: it sets how fast a dead instance is noticed (docs/reliability.md)", g.Session.Timeout)
 	}
 }
 
 // TestGroupSurvivesAMemberDyingMidRebalance: a member joins the group of
 // a running processor and dies while its join waits. The processor must
-// get through the rebalance and go on processing, without failing. (The
-// broker also evicts the dead member when its session times out, so this
-// simple case passed with the old rebalance timeout too; the check above
+// get through the rebalance and go on processing, without failing. (This
+// simple case passed with sarama's defaults too; TestSaramaRebalanceTiming
 // is what keeps the multi-process livelock away.)
 func TestGroupSurvivesAMemberDyingMidRebalance(t *testing.T) {
 	if testing.Short() {

@@ -30,10 +30,34 @@ func saramaVersion() sarama.KafkaVersion { return sarama.V2_3_1_0 }
 // end-to-end latency; see docs/benchmarks.md for the measurement behind this.
 const DefaultFlushInterval = 1 * time.Millisecond
 
-// rebalanceAnswerMargin is how long before sarama's read timeout the
-// broker must answer a JoinGroup or SyncGroup that waited the whole
-// rebalance timeout.
-const rebalanceAnswerMargin = 5 * time.Second
+// Consumer-group timing. The embedded broker (kfake) answers a JoinGroup
+// or SyncGroup once every member has joined (synced), or when the longest
+// rebalance timeout any member announced runs out, and it restarts that
+// wait on every join. Unlike Kafka, it does not keep a member alive while
+// it waits in a join or sync: its session timer, set at its last
+// heartbeat, runs on, and a member whose session expires while it waits
+// is dropped without an answer. goka rejoins gokaRejoinDelay after its
+// session ends. sarama's defaults (3 s heartbeats, 10 s sessions, 60 s
+// rebalance timeout, 30 s read timeout) left members waiting for a dead
+// one long enough to expire themselves, or to give up after the read
+// timeout; their processors failed, rejoined as new members, every join
+// restarted the broker's wait, and groups stayed stuck for minutes after
+// an instance was killed while it joined (make chaos, seeds 21 and
+// 20261122). So: heartbeats every second (a member learns of a rebalance
+// within a second and rejoins about gokaRejoinDelay later), and a
+// rebalance timeout that leaves room for that rejoin yet ends every wait
+// (for a member that never rejoins, a leader that never syncs) before the
+// waiting members' sessions, and so also before the read timeout. The
+// session timeout stays sarama's 10 s: it is what detects a dead
+// instance, most of a failover's time (docs/reliability.md).
+const (
+	heartbeatInterval = time.Second
+	sessionTimeout    = 10 * time.Second
+	rebalanceTimeout  = 8 * time.Second
+	// gokaRejoinDelay is how long goka v1.1.14 waits after a session ends
+	// before it joins again (Processor.rebalanceLoop).
+	gokaRejoinDelay = 5 * time.Second
+)
 
 // SaramaConfig returns a fresh sarama configuration with cartstream's
 // settings: the protocol version that works with the embedded broker (see
@@ -53,18 +77,10 @@ func SaramaConfig(clientID string, flush time.Duration) *sarama.Config {
 	// Kafka Streams semantics: a new group reads its inputs from the start.
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
-	// The broker answers a JoinGroup (or SyncGroup) once every member has
-	// joined (synced), or after the longest rebalance timeout any member
-	// announced, dropping the missing ones. sarama gives every answer
-	// Net.ReadTimeout (30 s) and sends the rebalance timeout as is
-	// (default 60 s): one member dying in the middle of a rebalance then
-	// makes every other member's join time out, their processors fail and
-	// rejoin as new members, each join restarts the broker's wait, and the
-	// group never settles (make chaos: three instances stuck for minutes
-	// after one was killed while it joined). Below the read timeout, the
-	// broker drops the dead member and answers in time. goka's members
-	// rejoin 5 s after their session ends, well within it.
-	c.Consumer.Group.Rebalance.Timeout = c.Net.ReadTimeout - 2*rebalanceAnswerMargin
+	// See the consumer-group timing above.
+	c.Consumer.Group.Heartbeat.Interval = heartbeatInterval
+	c.Consumer.Group.Session.Timeout = sessionTimeout
+	c.Consumer.Group.Rebalance.Timeout = rebalanceTimeout
 
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Compression = sarama.CompressionNone
