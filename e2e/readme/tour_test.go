@@ -1,8 +1,8 @@
-//go:build e2e
-
 // Package readme runs the README's five-minute tour as a reader would: its
 // ```sh tour blocks, in order, in one bash, against a fresh `cartstream run`
-// on free ports and a scratch data directory. Run it with `make test-e2e`.
+// on free ports and a scratch data directory. It is part of `make test`
+// (it builds the binary unless $CARTSTREAM_BIN names one, and skips without
+// kcat or curl).
 package readme
 
 import (
