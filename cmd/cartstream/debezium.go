@@ -12,6 +12,7 @@ import (
 
 	"cartstream/internal/debezium"
 	"cartstream/internal/registry"
+	"cartstream/processors/cdc"
 )
 
 func newDebeziumCmd() *cobra.Command {
@@ -37,18 +38,13 @@ type cdcTable struct {
 const cdcTableNames = "products, promotions, inventory or outbox"
 
 func lookupCDCTable(name string) (cdcTable, bool) {
-	zoned := debezium.Column{Type: debezium.TypeZonedTimestamp} // timestamptz
-	money := debezium.Column{Type: debezium.TypeDecimal, Scale: 2}
-	jsonb := debezium.Column{Type: debezium.TypeJSON}
 	switch name {
 	case "products":
-		return cdcTable{keyColumn: "sku", columns: map[string]debezium.Column{"price": money, "updated_at": zoned}}, true
+		return cdcTable{keyColumn: "sku", columns: cdc.Columns(cdc.Products)}, true
 	case "promotions":
-		return cdcTable{keyColumn: "id", columns: map[string]debezium.Column{
-			"valid_from": zoned, "valid_until": zoned, "condition": jsonb, "target": jsonb, "effect": jsonb, "max_discount": money,
-		}}, true
+		return cdcTable{keyColumn: "id", columns: cdc.Columns(cdc.Promotions)}, true
 	case "inventory":
-		return cdcTable{keyColumn: "sku", columns: map[string]debezium.Column{"updated_at": zoned}}, true
+		return cdcTable{keyColumn: "sku", columns: cdc.Columns(cdc.Inventory)}, true
 	case "outbox":
 		return cdcTable{outbox: true}, true
 	}

@@ -14,6 +14,7 @@ import (
 	"cartstream/internal/registry"
 	"cartstream/internal/replay"
 	"cartstream/internal/streamtime"
+	"cartstream/processors/cdc"
 	"cartstream/topology"
 )
 
@@ -136,7 +137,13 @@ func runReplay(cmd *cobra.Command, opts replayOptions) error {
 	progress := replay.NewProgress(progressWriter(errOut))
 
 	if opts.verify {
-		dec := &debezium.Decoder{}
+		// The same column types as the cdc groups, so schemaless records
+		// decode alike in the replay and in the shadow.
+		columns, err := cdc.AllColumns()
+		if err != nil {
+			return err
+		}
+		dec := &debezium.Decoder{Columns: columns}
 		if opts.registry != "" {
 			reg, err := registry.New(opts.registry, registry.Options{})
 			if err != nil {
@@ -144,7 +151,7 @@ func runReplay(cmd *cobra.Command, opts replayOptions) error {
 			}
 			dec.Registry = reg
 		}
-		_, err := replay.Verify(ctx, replay.VerifyConfig{
+		_, err = replay.Verify(ctx, replay.VerifyConfig{
 			Conn: conn, Topology: topo, Group: opts.group, Decoder: dec,
 			Rule: streamtime.Rule{MaxSkew: opts.maxSkew}, Override: opts.override,
 			Progress: progress, Out: out,

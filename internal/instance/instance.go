@@ -294,7 +294,13 @@ func (in *Instance) startProcessors(ctx, runCtx context.Context, wg *sync.WaitGr
 		}
 		reg = c
 	}
-	decoder := &debezium.Decoder{Registry: reg}
+	// Schemaless JSON (schemas.enable=false) carries no types: the shop
+	// tables' column types read its decimals, timestamps and jsonb.
+	columns, err := cdc.AllColumns()
+	if err != nil {
+		return fmt.Errorf("instance: %w", err)
+	}
+	decoder := &debezium.Decoder{Registry: reg, Columns: columns}
 	dead := dlq.NewWriter(in.client, in.topo.Names.DLQ, nil)
 	factory := streams.NewFactory(streams.Config{
 		Brokers:        in.brokers,

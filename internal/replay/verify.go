@@ -40,7 +40,8 @@ type VerifyConfig struct {
 	Topology *topology.Topology
 	Group    string // logical name
 	// Decoder decodes the cdc groups' Debezium records (with the schema
-	// registry, for Avro sources).
+	// registry, for Avro sources). nil: JSON only, with the group's table's
+	// column types for schemaless records (cdc.Columns).
 	Decoder *debezium.Decoder
 	// Rule derives cart events' event time (as the carts group does).
 	Rule streamtime.Rule
@@ -323,7 +324,7 @@ func shadowCDC(ctx context.Context, cfg VerifyConfig, g topology.Group, inputs [
 	}
 	dec := cfg.Decoder
 	if dec == nil {
-		dec = &debezium.Decoder{}
+		dec = &debezium.Decoder{Columns: cdc.Columns(kind)}
 	}
 	shadow := map[int32]map[string][]byte{}
 	err := readRanges(ctx, cfg.Conn.Cluster(), inputs, func(r *kgo.Record) error {
