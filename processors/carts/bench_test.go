@@ -8,7 +8,7 @@ import (
 
 // benchCart is a cart of the hot path: a few lines and the dedup memory of
 // its last events, no checkout.
-func benchCart(b *testing.B, events int) *Cart {
+func benchCart(b testing.TB, events int) *Cart {
 	b.Helper()
 	var c *Cart
 	for i := range events {
@@ -22,7 +22,7 @@ func benchCart(b *testing.B, events int) *Cart {
 	return c
 }
 
-func mustParseB(b *testing.B, s string) Event {
+func mustParseB(b testing.TB, s string) Event {
 	b.Helper()
 	e, err := ParseEvent([]byte(s))
 	if err != nil {

@@ -66,22 +66,27 @@ type Cart struct {
 	Origins map[string]int64 `json:"origins,omitempty"`
 }
 
-// DecodeCart reads a stored cart.
+// DecodeCart reads a stored cart: the binary form Encode writes (see
+// codec.go), or the JSON earlier builds wrote. Errors wrap ErrCorruptCart for
+// a binary value that does not decode. The strings of a cart decoded from
+// the binary form share one allocation, the size of data: a caller that keeps
+// one of them long after the cart (rare) should strings.Clone it.
 func DecodeCart(data []byte) (*Cart, error) {
+	if len(data) > 0 && data[0] >= cartFormatV1 && data[0] <= cartFormatMax {
+		if data[0] > cartFormat {
+			return nil, fmt.Errorf("carts: stored cart: format %d, newer than this build reads (%d)", data[0], cartFormat)
+		}
+		c, err := decodeBinary(data)
+		if err != nil {
+			return nil, fmt.Errorf("carts: stored cart: %w", err)
+		}
+		return c, nil
+	}
 	var c Cart
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("carts: stored cart: %w", err)
 	}
 	return &c, nil
-}
-
-// Encode renders the cart for the table.
-func (c *Cart) Encode() ([]byte, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("carts: encode cart %s: %w", c.ID, err)
-	}
-	return b, nil
 }
 
 // Seen reports whether the cart applied the event id (within its window).

@@ -86,7 +86,7 @@ const debugSaga = false
 
 func TestSagaNeverLeavesAnUntrackedHold(t *testing.T) {
 	for seed := range uint64(400) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { sagaProperty(t, seed, false) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { sagaProperty(t, seed, false, nil) })
 	}
 }
 
@@ -99,13 +99,14 @@ func TestSagaNeverLeavesAnUntrackedHold(t *testing.T) {
 // waiting on an output that died.
 func TestSagaRecoversLostOutputs(t *testing.T) {
 	for seed := range uint64(400) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { sagaProperty(t, seed, true) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { sagaProperty(t, seed, true, nil) })
 	}
 }
 
 // sagaProperty is one run of the saga property; lossy adds crashes that
-// lose a step's outputs.
-func sagaProperty(t *testing.T, seed uint64, lossy bool) {
+// lose a step's outputs. seen, when not nil, is called with every cart a
+// step returns.
+func sagaProperty(t *testing.T, seed uint64, lossy bool, seen func(*Cart)) {
 	skus := []string{"A", "B", "C"}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	inv := &fakeInventory{rng: rng, ttl: 10 * time.Minute, holds: map[string]*fakeHold{}, handled: map[string]schemas.ReservationResult{}}
@@ -121,6 +122,9 @@ func sagaProperty(t *testing.T, seed uint64, lossy bool) {
 	)
 	take := func(out Outcome) {
 		cart = out.Cart
+		if seen != nil {
+			seen(cart)
+		}
 		if debugSaga {
 			for _, c := range out.Commands {
 				t.Logf("    -> %s", fmtCommand(c))
