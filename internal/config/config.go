@@ -74,6 +74,9 @@ type Config struct {
 	HTTPTokenFile string
 	HTTPTLSCert   string
 	HTTPTLSKey    string
+	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP listener
+	// (behind HTTPToken when set); off by default.
+	Pprof bool
 
 	// Time
 	TickInterval time.Duration
@@ -131,6 +134,7 @@ func (c *Config) RegisterRun(fs *pflag.FlagSet) {
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file holding the bearer token for /v1 routes")
 	fs.StringVar(&c.HTTPTLSCert, "http-tls-cert", "", "PEM certificate file: serve HTTPS (with --http-tls-key)")
 	fs.StringVar(&c.HTTPTLSKey, "http-tls-key", "", "PEM private key file of --http-tls-cert")
+	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on --http-listen (behind --http-token when set); it exposes the process's internals, so keep it off in production")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "how long a clean stop may take after SIGTERM")
 	fs.BoolVar(&c.HotStandby, "hot-standby", false, "keep a copy of the tables of partitions other instances own (goka hot standby; see docs/reliability.md for what it saves)")
 	fs.DurationVar(&c.TickInterval, "tick-interval", ticks.DefaultInterval, "how often every instance writes a tick into each partition of the ticks topics")

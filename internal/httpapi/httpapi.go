@@ -1,7 +1,8 @@
 // Package httpapi serves cartstream's HTTP endpoints: liveness (/healthz),
 // readiness (/readyz, ready once every supervised component has recovered its
-// tables), and Prometheus metrics (/metrics). The interactive-query routes of
-// DESIGN §7 join it here.
+// tables), Prometheus metrics (/metrics) and, only when asked for (--pprof),
+// Go's profiler under /debug/pprof/. The interactive-query routes of DESIGN
+// §7 join it here.
 //
 // Handlers only read state that components publish; they never block on
 // Kafka.
@@ -9,12 +10,14 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"cartstream/internal/supervise"
@@ -51,6 +54,13 @@ type Config struct {
 	Routes func(*http.ServeMux)
 	// TLSCert and TLSKey, when set, serve HTTPS with this PEM pair.
 	TLSCert, TLSKey string
+	// Pprof serves Go's profiler (net/http/pprof) under /debug/pprof/.
+	// Off by default: profiles expose the process's internals (command
+	// line, goroutine stacks) and cost CPU while they are taken.
+	Pprof bool
+	// PprofToken, when set, is the bearer token the /debug/pprof/ routes
+	// require (the instance passes its --http-token).
+	PprofToken string
 }
 
 // Server is the HTTP server of one instance.
@@ -75,6 +85,9 @@ func Listen(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if cfg.Pprof {
+		mountPprof(mux, cfg.PprofToken)
 	}
 	if cfg.Routes != nil {
 		cfg.Routes(mux)
@@ -152,6 +165,34 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, code, r)
+}
+
+// mountPprof serves net/http/pprof's handlers under /debug/pprof/ on mux
+// (not on http.DefaultServeMux, which the server never serves), behind the
+// bearer token when one is set. /debug/pprof/profile?seconds=N is the CPU
+// profile; /debug/pprof/allocs?seconds=N the allocations made in the next N
+// seconds.
+func mountPprof(mux *http.ServeMux, token string) {
+	guard := func(h http.HandlerFunc) http.Handler {
+		if token == "" {
+			return h
+		}
+		want := []byte("Bearer " + token)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="cartstream"`)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"code": "unauthorized", "message": "a valid bearer token is required"})
+				return
+			}
+			h(w, r)
+		})
+	}
+	mux.Handle("GET /debug/pprof/", guard(pprof.Index))
+	mux.Handle("GET /debug/pprof/cmdline", guard(pprof.Cmdline))
+	mux.Handle("GET /debug/pprof/profile", guard(pprof.Profile))
+	mux.Handle("GET /debug/pprof/symbol", guard(pprof.Symbol))
+	mux.Handle("POST /debug/pprof/symbol", guard(pprof.Symbol))
+	mux.Handle("GET /debug/pprof/trace", guard(pprof.Trace))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

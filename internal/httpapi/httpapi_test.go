@@ -89,3 +89,48 @@ func TestServesTLS(t *testing.T) {
 		t.Error("a certificate as key was accepted")
 	}
 }
+
+// TestPprofOnlyWhenAsked: /debug/pprof/ is absent by default, served with
+// Pprof, and behind the bearer token when one is set.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	get := func(t *testing.T, cfg Config, auth string) int {
+		t.Helper()
+		cfg.Listen = "127.0.0.1:0"
+		s, err := Listen(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = s.Shutdown(context.Background()) }()
+		req, err := http.NewRequest(http.MethodGet, "http://"+s.Addr()+"/debug/pprof/cmdline", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for name, tc := range map[string]struct {
+		cfg  Config
+		auth string
+		want int
+	}{
+		"off by default":      {Config{}, "", http.StatusNotFound},
+		"on":                  {Config{Pprof: true}, "", http.StatusOK},
+		"token missing":       {Config{Pprof: true, PprofToken: "s3cret"}, "", http.StatusUnauthorized},
+		"token wrong":         {Config{Pprof: true, PprofToken: "s3cret"}, "Bearer nope", http.StatusUnauthorized},
+		"token right":         {Config{Pprof: true, PprofToken: "s3cret"}, "Bearer s3cret", http.StatusOK},
+		"token without pprof": {Config{PprofToken: "s3cret"}, "Bearer s3cret", http.StatusNotFound},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := get(t, tc.cfg, tc.auth); got != tc.want {
+				t.Errorf("GET /debug/pprof/cmdline: %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -181,6 +181,8 @@ func (in *Instance) Run(ctx context.Context) error {
 		Routes:     in.queryRoutes,
 		TLSCert:    in.cfg.HTTPTLSCert,
 		TLSKey:     in.cfg.HTTPTLSKey,
+		Pprof:      in.cfg.Pprof,
+		PprofToken: in.cfg.HTTPToken,
 	})
 	if err != nil {
 		return err
