@@ -11,6 +11,7 @@ import (
 
 	"cartstream/internal/debezium"
 	"cartstream/internal/dlq"
+	"cartstream/internal/streams"
 	"cartstream/schemas"
 )
 
@@ -123,7 +124,7 @@ func (h *handler) eventJSON(ctx goka.Context, value []byte) ([]byte, error) {
 		h.cfg.Logger.Warn("transient decode failure; retrying", "group", h.group.Name, "error", err, "backoff", wait)
 		select {
 		case <-ctx.Context().Done():
-			ctx.Fail(fmt.Errorf("carts: stopped while retrying: %w", err))
+			streams.Fail(ctx, fmt.Errorf("carts: stopped while retrying: %w", err))
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, registryRetryMax)

@@ -239,7 +239,7 @@ func (h *handler) cartEvent(ctx goka.Context, msg any) {
 		src.EventID = ev.ID
 		offer, err := h.offer(ctx, next, at, src)
 		if err != nil {
-			ctx.Fail(fmt.Errorf("carts: evaluate cart %s: %w", next.ID, err))
+			streams.Fail(ctx, fmt.Errorf("carts: evaluate cart %s: %w", next.ID, err))
 		}
 		ctx.Emit(goka.Stream(h.cfg.Topology.Names.Offers), key, offer)
 		m := h.cfg.Metrics
@@ -262,7 +262,7 @@ func (h *handler) stored(ctx goka.Context) *Cart {
 	}
 	c, err := DecodeCart(v.([]byte))
 	if err != nil {
-		ctx.Fail(err)
+		streams.Fail(ctx, err)
 	}
 	return c
 }
@@ -279,7 +279,7 @@ func (h *handler) store(ctx goka.Context, old, next *Cart) {
 	}
 	state, err := next.Encode()
 	if err != nil {
-		ctx.Fail(err)
+		streams.Fail(ctx, err)
 	}
 	ctx.SetValue(state)
 }
@@ -295,7 +295,7 @@ func (h *handler) send(ctx goka.Context, out Outcome) {
 	for _, st := range out.Statuses {
 		b, err := st.MarshalJSON()
 		if err != nil {
-			ctx.Fail(err)
+			streams.Fail(ctx, err)
 		}
 		ctx.Emit(goka.Stream(n.Checkouts), st.CartID, b)
 	}

@@ -160,7 +160,7 @@ func (h *handler) decode(ctx goka.Context, key, value []byte) (debezium.Record, 
 			h.cfg.Logger.Warn("transient decode failure; retrying", "group", h.group.Name, "error", err, "backoff", wait)
 			select {
 			case <-ctx.Context().Done():
-				ctx.Fail(fmt.Errorf("cdc: %s: stopped while retrying: %w", h.group.Name, err))
+				streams.Fail(ctx, fmt.Errorf("cdc: %s: stopped while retrying: %w", h.group.Name, err))
 			case <-time.After(wait):
 			}
 			wait = min(2*wait, retryMax)

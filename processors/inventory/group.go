@@ -181,14 +181,14 @@ func (h *handler) load(ctx goka.Context) (storage.Storage, skuValue) {
 	st := h.store(ctx)
 	data, err := st.Get(ctx.Key())
 	if err != nil {
-		ctx.Fail(fmt.Errorf("inventory: read sku %q: %w", ctx.Key(), err))
+		streams.Fail(ctx, fmt.Errorf("inventory: read sku %q: %w", ctx.Key(), err))
 	}
 	if data == nil {
 		return st, skuValue{}
 	}
 	v, err := decodeValue(data)
 	if err != nil {
-		ctx.Fail(fmt.Errorf("inventory: sku %q: %w", ctx.Key(), err))
+		streams.Fail(ctx, fmt.Errorf("inventory: sku %q: %w", ctx.Key(), err))
 	}
 	return st, v
 }
@@ -197,7 +197,7 @@ func (h *handler) load(ctx goka.Context) (storage.Storage, skuValue) {
 func (h *handler) store(ctx goka.Context) storage.Storage {
 	st, _ := h.cfg.Stores.Get(h.group.Table, ctx.Partition())
 	if st == nil {
-		ctx.Fail(fmt.Errorf("inventory: no local store for partition %d", ctx.Partition()))
+		streams.Fail(ctx, fmt.Errorf("inventory: no local store for partition %d", ctx.Partition()))
 	}
 	return st
 }
@@ -226,7 +226,7 @@ func (h *handler) command(ctx goka.Context, msg any) {
 	log := &partitionLog{st: st, last: v.Last}
 	next, res, store := reserve.ApplyCommand(v.State, cmd, now, h.cfg.Reserve, log)
 	if log.err != nil {
-		ctx.Fail(log.err)
+		streams.Fail(ctx, log.err)
 	}
 	status := res.Status
 	switch {
@@ -253,7 +253,7 @@ func (h *handler) command(ctx goka.Context, msg any) {
 	h.cfg.Metrics.Reservations.WithLabelValues(string(cmd.Op), status, reason).Inc()
 	out, err := schemas.Marshal(&res)
 	if err != nil {
-		ctx.Fail(fmt.Errorf("inventory: encode result of %s: %w", res.CommandID, err))
+		streams.Fail(ctx, fmt.Errorf("inventory: encode result of %s: %w", res.CommandID, err))
 	}
 	ctx.Emit(goka.Stream(h.names.ReservationRes), res.CartID, out)
 	h.cfg.Metrics.EndToEndSeconds.WithLabelValues(h.names.ReservationRes).Observe(time.Since(ctx.Timestamp()).Seconds())
@@ -307,7 +307,7 @@ func (h *handler) orderLine(ctx goka.Context, msg any) {
 	log := &partitionLog{st: st, last: v.Last}
 	v.State = reserve.ApplyOrderLine(v.State, line, now, h.cfg.Reserve, log)
 	if log.err != nil {
-		ctx.Fail(log.err)
+		streams.Fail(ctx, log.err)
 	}
 	v.StreamTime = now
 	h.write(ctx, st, v, nil)
@@ -327,7 +327,7 @@ func (h *handler) tick(ctx goka.Context, msg any) {
 	st := h.store(ctx)
 	recs, err := h.expired(st, now.Add(-h.cfg.Reserve.DedupWindow))
 	if err != nil {
-		ctx.Fail(err)
+		streams.Fail(ctx, err)
 	}
 	if len(recs) > 0 {
 		h.writeRecords(ctx, st, recs)
@@ -368,7 +368,7 @@ type tableRecord struct {
 func (h *handler) write(ctx goka.Context, st storage.Storage, v skuValue, e *entry) {
 	enc, err := appendValue(nil, v)
 	if err != nil {
-		ctx.Fail(fmt.Errorf("inventory: sku %q: %w", ctx.Key(), err))
+		streams.Fail(ctx, fmt.Errorf("inventory: sku %q: %w", ctx.Key(), err))
 	}
 	recs := []tableRecord{{key: ctx.Key(), value: enc}}
 	if e != nil {
@@ -398,7 +398,7 @@ func (h *handler) writeRecords(ctx goka.Context, st storage.Storage, recs []tabl
 			err = st.Set(r.key, r.value)
 		}
 		if err != nil {
-			ctx.Fail(fmt.Errorf("inventory: local store: %w", err))
+			streams.Fail(ctx, fmt.Errorf("inventory: local store: %w", err))
 		}
 	}
 	done := ctx.DeferCommit()
