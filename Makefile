@@ -8,7 +8,7 @@ DATA_DIR     ?= ./data
 TEST_TIMEOUT ?= 15m
 E2E_TIMEOUT  ?= 40m
 
-.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench-state bench-promo flash-sale loadgen chaos docs deploy-gen clean
+.PHONY: all build run test test-e2e lint fmt vet staticcheck fuzz bench bench-quick bench-state bench-promo flash-sale loadgen chaos docs deploy-gen clean
 
 all: build
 
@@ -43,6 +43,13 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
+
+BENCH_FLAGS ?=
+bench: build ## the pipeline benchmark at DESIGN §11's sizes (minutes): broker, goka baseline, pipeline, latency, flash sale, restarts; profiles and plots in .cache/bench, plots also in docs/benchmarks
+	$(BIN) bench --docs docs/benchmarks $(BENCH_FLAGS)
+
+bench-quick: build ## the pipeline benchmark with reduced sizes it names (under 2 minutes on 2 cores); ends with a JSON line of every figure
+	$(BIN) bench --quick $(BENCH_FLAGS)
 
 bench-state: ## Pebble vs LevelDB storage benchmarks, compared with benchstat
 	mkdir -p .cache

@@ -30,6 +30,7 @@ processor and the HTTP server in one process.`,
 	root.AddCommand(newRunCmd(), newBrokerCmd(), newTopologyCmd(), newDebeziumCmd(), newDemoCmd(), newEvaluateCmd(), newDocsCmd(root), newReplayCmd(), newSimulateCmd(), newProduceCmd(), newDLQCmd(), newArchitectureDocsCmd())
 	root.AddCommand(newLoadgenCmd())
 	root.AddCommand(newChaosCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }
 
