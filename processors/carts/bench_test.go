@@ -1,6 +1,7 @@
 package carts
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -63,6 +64,44 @@ func benchCartEventStep(b *testing.B, events int) {
 		}
 		if _, err := n.Encode(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCartCodec measures the stored cart's encoding alone: Encode, and
+// DecodeCart of the binary form and of the JSON earlier builds stored.
+func BenchmarkCartCodec(b *testing.B) {
+	for _, events := range []int{10, 200} {
+		c := benchCart(b, events)
+		bin, err := c.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		js, err := json.Marshal(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("events=%d/op=encode", events), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Encode(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, stored := range []struct {
+			name string
+			data []byte
+		}{{"binary", bin}, {"json", js}} {
+			b.Run(fmt.Sprintf("events=%d/op=decode-%s", events, stored.name), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(stored.data)))
+				for b.Loop() {
+					if _, err := DecodeCart(stored.data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

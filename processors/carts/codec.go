@@ -300,7 +300,14 @@ func (d *decoder) fail(what string) {
 
 func (d *decoder) left() int { return len(d.data) - d.off }
 
+// uvarint, varint and str first try the one-byte form most reads are.
+// After an error off is at the end, so that never reads past one.
+
 func (d *decoder) uvarint(what string) uint64 {
+	if off := d.off; off < len(d.data) && d.data[off] < 0x80 {
+		d.off++
+		return uint64(d.data[off])
+	}
 	if d.err != nil {
 		return 0
 	}
@@ -314,6 +321,11 @@ func (d *decoder) uvarint(what string) uint64 {
 }
 
 func (d *decoder) varint(what string) int64 {
+	if off := d.off; off < len(d.data) && d.data[off] < 0x80 {
+		v := d.data[off]
+		d.off++
+		return int64(v>>1) ^ -int64(v&1)
+	}
 	if d.err != nil {
 		return 0
 	}
@@ -376,6 +388,12 @@ func (d *decoder) bytesOf(n uint64, what string) string {
 }
 
 func (d *decoder) str(what string) string {
+	if off := d.off; off < len(d.s) {
+		if n := int(d.s[off]); n < 0x80 && n < len(d.s)-off {
+			d.off = off + 1 + n
+			return d.s[off+1 : d.off]
+		}
+	}
 	return d.bytesOf(d.uvarint(what), what)
 }
 
