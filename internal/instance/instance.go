@@ -230,7 +230,11 @@ func (in *Instance) start(ctx, runCtx context.Context, wg *sync.WaitGroup) error
 	// One franz-go client for admin, seeding and dead letters; it lives
 	// until stop, after the components that use it.
 	admin, err := in.kafka.NewClient(kgo.ClientID("cartstream-"+in.cfg.InstanceID),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0),
+		// A stopped partition's writes must be cancellable even once sent
+		// (inventory.WriteGrace); a cancelled write fails its record's
+		// commit, and the duplicate a re-read may write is harmless.
+		kgo.AllowIdempotentProduceCancellation())
 	if err != nil {
 		return fmt.Errorf("instance: kafka client: %w", err)
 	}
@@ -358,7 +362,11 @@ func (in *Instance) startInventory(ctx, runCtx context.Context, wg *sync.WaitGro
 	cl, err := in.kafka.NewClient(
 		kgo.ClientID("cartstream-"+in.cfg.InstanceID+"-inventory-table"),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0),
+		// A stopped partition's writes must be cancellable even once sent
+		// (inventory.WriteGrace); a cancelled write fails its record's
+		// commit, and the duplicate a re-read may write is harmless.
+		kgo.AllowIdempotentProduceCancellation())
 	if err != nil {
 		return fmt.Errorf("instance: inventory changelog client: %w", err)
 	}

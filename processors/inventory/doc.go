@@ -48,6 +48,13 @@
 // level with the store. Stock rows and order lines are idempotent in
 // internal/reserve and their value is always rewritten.
 //
+// A partition's writes never outlive its ownership by more than WriteGrace:
+// those still unacknowledged then are cancelled (even once sent), so they
+// cannot land in the changelog after the next owner's. Cancelling fails
+// the rest of the partition's buffered records with them, which keeps the
+// prefix argument above; the records whose writes failed are not committed
+// and are read again by the next owner.
+//
 // # Time
 //
 // Stream time is per partition: the largest event time among commands,

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,7 +39,9 @@ type Config struct {
 	// Changelog produces the table's records. It must use
 	// kgo.ManualPartitioner (records go to the partition being processed),
 	// acks=all and idempotence (franz-go's defaults), which keep the
-	// records of one partition in the order they were produced.
+	// records of one partition in the order they were produced, and
+	// kgo.AllowIdempotentProduceCancellation, so that writes of a stopped
+	// partition can be cancelled (see WriteGrace).
 	Changelog *kgo.Client
 	// Stores must be the registry the processor tracks its stores in
 	// (streams.ProcessorOptions.Stores).
@@ -110,6 +111,7 @@ type handler struct {
 	group  topology.Group
 	names  topology.Names
 	inputs map[string]goka.ProcessCallback
+	writes partitionWrites
 }
 
 // observe advances the partition's stream time with the given times (zero
@@ -405,9 +407,10 @@ func (h *handler) writeRecords(ctx goka.Context, st storage.Storage, recs []tabl
 	w := &pendingWrite{left: len(recs), done: done, st: st}
 	table := h.group.Table
 	p := ctx.Partition()
+	wctx := h.writes.context(p, ctx.Context())
 	for _, r := range recs {
 		rec := &kgo.Record{Topic: table, Partition: p, Key: []byte(r.key), Value: r.value}
-		h.cfg.Changelog.Produce(context.WithoutCancel(ctx.Context()), rec, w.acked)
+		h.cfg.Changelog.Produce(wctx, rec, w.acked)
 	}
 }
 

@@ -69,7 +69,8 @@ func newRig(t *testing.T) *rig {
 // start runs a new inventory processor and waits until it has recovered.
 func (r *rig) start() {
 	r.t.Helper()
-	changelog, err := kgo.NewClient(kgo.SeedBrokers(r.addr), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	changelog, err := kgo.NewClient(kgo.SeedBrokers(r.addr), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0),
+		kgo.AllowIdempotentProduceCancellation())
 	if err != nil {
 		r.t.Fatal(err)
 	}
