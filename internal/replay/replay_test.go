@@ -22,6 +22,7 @@ import (
 	"cartstream/internal/instance"
 	"cartstream/internal/kafkasec"
 	"cartstream/internal/replay"
+	"cartstream/processors/carts"
 	"cartstream/topology"
 )
 
@@ -405,12 +406,20 @@ func TestVerifyAndOverride(t *testing.T) {
 	if value == nil {
 		t.Fatal("victim cart not in the changelog")
 	}
-	bad := strings.Replace(string(value), `"qty":`, `"qty":9`, 1)
+	stored, err := carts.DecodeCart(value)
+	if err != nil || len(stored.Lines) == 0 {
+		t.Fatalf("victim cart %+v: %v", stored, err)
+	}
+	stored.Lines[0].Qty += 90
+	bad, err := stored.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	prod, err := kgo.NewClient(kgo.SeedBrokers(conn.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: g.Table, Partition: part, Key: []byte(victim), Value: []byte(bad)}).FirstErr(); err != nil {
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: g.Table, Partition: part, Key: []byte(victim), Value: bad}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	prod.Close()
