@@ -100,12 +100,11 @@ var ErrCorruptCart = errors.New("corrupt stored cart")
 // above). It never fails; the error is for the callers written against the
 // JSON form.
 func (c *Cart) Encode() ([]byte, error) {
-	return c.AppendBinary(make([]byte, 0, c.sizeHint())), nil
+	return c.appendBinary(make([]byte, 0, c.sizeHint())), nil
 }
 
-// AppendBinary appends the cart's binary form to b and returns the result
-// (encoding.BinaryAppender).
-func (c *Cart) AppendBinary(b []byte) []byte {
+// appendBinary appends the cart's binary form to b and returns the result.
+func (c *Cart) appendBinary(b []byte) []byte {
 	b = append(b, cartFormat)
 	b = appendStr(b, c.ID)
 	b = binary.AppendVarint(b, c.Version)
