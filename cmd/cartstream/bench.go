@@ -27,10 +27,10 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure throughput, latency, restarts and resources end to end; print the figures and a JSON line",
 		Long: `Run the broker and cartstream as processes of this binary and measure, on this
 machine, DESIGN §11's figures: broker_roundtrip_eps, baseline_goka_leveldb_eps,
+p50_ms, p99_ms, p999_ms at a fixed offered load (and p99 at a light one),
 pipeline_eps (with rss_mib, cpu_us_per_event, allocs_per_event and CPU and
-allocation profiles), p50_ms, p99_ms, p999_ms at a fixed offered load,
-p99_ms_100_promos, p99_ms_100k_promos, reservations_per_s, warm_restart_s and
-restore_rps. Each figure is printed as name=value on stderr when measured; the
+allocation profiles), reservations_per_s, p99_ms_100_promos,
+p99_ms_100k_promos, warm_restart_s and restore_rps. Each figure is printed as name=value on stderr when measured; the
 last line on stdout is one JSON object of them all. Profiles, plots (SVG) and
 results.json go to --out. See docs/benchmarks.md, "Pipeline benchmark".
 
@@ -70,7 +70,7 @@ size flags override either preset.`,
 	f.BoolVar(&quick, "quick", false, "reduced sizes: the whole run in under two minutes on 2 cores")
 	f.StringVar(&out, "out", ".cache/bench", "directory for profiles, plots, results.json and (under work/) logs and data dirs")
 	f.StringVar(&docs, "docs", "", "also write the plots into this directory (make bench: docs/benchmarks)")
-	f.StringVar(&only, "only", "", "measure only these, comma-separated: roundtrip, baseline, pipeline, reservations, latency, catalog, restart (empty: all)")
+	f.StringVar(&only, "only", "", "measure only these, comma-separated: roundtrip, baseline, latency, pipeline, reservations, catalog, restart (empty: all)")
 	f.IntVar(&partitions, "partitions", 8, "partitions of every topic")
 	f.IntVar(&profileSeconds, "profile-seconds", -1, "length of the pipeline run's CPU and allocation profiles, at most 25 (-1: 5 with --quick, else 20; 0: none)")
 	f.BoolVar(&keep, "keep", false, "keep the processes' logs and data dirs after a passing run")
@@ -84,7 +84,8 @@ size flags override either preset.`,
 	f.IntVar(&sz.RoundtripRecords, "roundtrip-records", full.RoundtripRecords, "records of broker_roundtrip_eps")
 	f.Float64Var(&sz.LatencyRate, "latency-rate", full.LatencyRate, "offered load of the latency runs, cart events/s")
 	f.DurationVar(&sz.LatencyDuration, "latency-duration", full.LatencyDuration, "how long each offered load lasts")
-	f.Float64SliceVar(&sz.LoadRates, "load-rates", full.LoadRates, "further offered loads of the throughput plot, events/s")
+	f.Float64Var(&sz.LightRate, "light-rate", full.LightRate, "second offered load of every latency run, events/s (p99_ms_light and friends)")
+	f.Float64SliceVar(&sz.LoadRates, "load-rates", full.LoadRates, "further offered loads of the throughput plot, events/s (the quick preset has none)")
 	f.IntVar(&sz.FlashCarts, "flash-carts", full.FlashCarts, "carts checking out one unit of the hot SKU")
 	f.IntVar(&sz.FlashUnits, "flash-units", full.FlashUnits, "units of the hot SKU")
 	f.IntVar(&sz.RestartKeys, "restart-keys", full.RestartKeys, "carts on disk for warm_restart_s and restore_rps")
@@ -108,6 +109,7 @@ func applySizeFlags(cmd *cobra.Command, preset *bench.Sizes, given bench.Sizes) 
 	set("roundtrip-records", func() { preset.RoundtripRecords = given.RoundtripRecords })
 	set("latency-rate", func() { preset.LatencyRate = given.LatencyRate })
 	set("latency-duration", func() { preset.LatencyDuration = given.LatencyDuration })
+	set("light-rate", func() { preset.LightRate = given.LightRate })
 	set("load-rates", func() { preset.LoadRates = given.LoadRates })
 	set("flash-carts", func() { preset.FlashCarts = given.FlashCarts })
 	set("flash-units", func() { preset.FlashUnits = given.FlashUnits })

@@ -97,8 +97,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	sz := cfg.Sizes
 	step(FigRoundtrip, func() error { return e.roundtrip(ctx, sz.RoundtripRecords, res) })
 	step(FigBaseline, func() error { return e.baseline(ctx, sz.BaselineEvents, res) })
-	// The pipeline, latency and flash sale runs share one stack and its
-	// catalog, loaded once.
+	// The latency, pipeline and flash sale runs share one stack and its
+	// catalog, loaded once, in that order: the latency run first, so its
+	// stack holds what the catalog runs' stacks hold (the catalog), not
+	// the pipeline run's carts.
 	var (
 		main  *stack
 		cat   *catalog
@@ -112,9 +114,6 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			failed = append(failed, fmt.Errorf("main stack: %w", err))
 		}
 	}
-	if main != nil {
-		defer main.close()
-	}
 	needMain := func(fn func() error) func() error {
 		return func() error {
 			if main == nil {
@@ -123,61 +122,62 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			return fn()
 		}
 	}
-	step(FigPipeline, needMain(func() error { return e.pipeline(ctx, main, sz, cfg.ProfileSeconds, res) }))
 	step(FigLatency, needMain(func() error {
-		if !cfg.Only[FigPipeline] {
-			// Restart, so the views hold the whole catalog, as after
-			// the pipeline run.
-			if err := main.stopInstance(); err != nil {
-				return err
-			}
-			if _, err := main.startInstance(ctx); err != nil {
-				return err
-			}
+		// Restart, so the views hold the whole catalog, as for the
+		// catalog runs (latencyStack).
+		if err := main.stopInstance(); err != nil {
+			return err
+		}
+		if _, err := main.startInstance(ctx); err != nil {
+			return err
 		}
 		if err := e.warmUp(ctx, main, sz.Products); err != nil {
 			return err
 		}
-		for i, r := range append([]float64{sz.LatencyRate}, sz.LoadRates...) {
+		for i, r := range sz.rates() {
 			pt, err := e.offerLoad(ctx, main, fmt.Sprintf("l%d", i), sz.Products, r, sz.LatencyDuration)
 			if err != nil {
 				return err
 			}
 			loads = append(loads, pt)
 		}
-		p := loads[0]
-		res.Set("p50_ms", p.Lat.P50)
-		res.Set("p99_ms", p.Lat.P99)
-		res.Set("p999_ms", p.Lat.P999)
-		res.Set("latency_offered_eps", p.Offered)
-		res.Set("latency_achieved_eps", p.Achieved)
-		cats = append(cats, catalogPoint{sz.Promotions, p.Lat, p.Achieved})
+		light, at := loads[0], loads[1]
+		res.Set("p50_ms", at.Lat.P50)
+		res.Set("p99_ms", at.Lat.P99)
+		res.Set("p999_ms", at.Lat.P999)
+		res.Set("latency_offered_eps", at.Offered)
+		res.Set("latency_achieved_eps", at.Achieved)
+		res.Set("p99_ms_light", light.Lat.P99)
+		cats = append(cats, catalogPoint{sz.Promotions, at.Lat, light.Lat})
 		return nil
 	}))
+	step(FigPipeline, needMain(func() error { return e.pipeline(ctx, main, sz, cfg.ProfileSeconds, res) }))
 	step(FigReservations, needMain(func() error { return e.flashSale(ctx, main, cat, sz.FlashCarts, sz.FlashUnits, res) }))
 	if main != nil {
 		main.close()
-		main = nil
 	}
 	step(FigCatalog, func() error {
 		for _, c := range []struct {
 			key        string
 			promotions int
 		}{{"p99_ms_100_promos", sz.SmallPromotions}, {"p99_ms_100k_promos", sz.LargePromotions}} {
-			pts, err := e.latencyRun(ctx, fmt.Sprintf("catalog-%d", c.promotions), sz.Products, c.promotions, []float64{sz.LatencyRate}, sz.LatencyDuration)
+			pts, err := e.latencyRun(ctx, fmt.Sprintf("catalog-%d", c.promotions), sz.Products, c.promotions,
+				[]float64{sz.LightRate, sz.LatencyRate}, sz.LatencyDuration)
 			if err != nil {
 				return err
 			}
-			res.Set(c.key, pts[0].Lat.P99)
-			res.Set(c.key+"_achieved_eps", pts[0].Achieved)
-			cats = append(cats, catalogPoint{c.promotions, pts[0].Lat, pts[0].Achieved})
+			light, at := pts[0], pts[1]
+			res.Set(c.key, at.Lat.P99)
+			res.Set(c.key+"_achieved_eps", at.Achieved)
+			res.Set(c.key+"_light", light.Lat.P99)
+			cats = append(cats, catalogPoint{c.promotions, at.Lat, light.Lat})
 		}
 		return nil
 	})
 	step(FigRestart, func() error { return e.restarts(ctx, sz.RestartKeys, res) })
 
 	note := fmt.Sprintf("%s run, %s", cfg.Name, machine)
-	if err := e.plots(cfg, cats, loads, sz.LatencyRate, note); err != nil {
+	if err := e.plots(cfg, cats, loads, sz.LatencyRate, sz.LightRate, note); err != nil {
 		failed = append(failed, err)
 	}
 	res.Set("wall_s", time.Since(began).Round(100*time.Millisecond).Seconds())
@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 // plots writes the plots the run has points for, and copies them to
 // cfg.Docs when set.
-func (e *env) plots(cfg Config, cat []catalogPoint, loads []loadPoint, offered float64, note string) error {
+func (e *env) plots(cfg Config, cat []catalogPoint, loads []loadPoint, offered, light float64, note string) error {
 	var errs []error
 	write := func(name string, c Chart) {
 		if err := writeChart(cfg.Out, name, c); err != nil {
@@ -221,7 +221,7 @@ func (e *env) plots(cfg Config, cat []catalogPoint, loads []loadPoint, offered f
 		}
 	}
 	if len(cat) > 0 {
-		write(PlotCatalog, catalogChart(cat, offered, note))
+		write(PlotCatalog, catalogChart(cat, offered, light, note))
 	}
 	if len(loads) > 0 {
 		write(PlotLoad, loadChart(loads, note))

@@ -13,28 +13,38 @@ const (
 	PlotLoad    = "throughput-vs-load.svg"
 )
 
-// catalogPoint is the latency at one catalog size.
+// catalogPoint is the latency at one catalog size, at the latency
+// figures' offered load and at the light one.
 type catalogPoint struct {
 	Promotions int
-	Lat        Latencies
-	Achieved   float64
+	Lat, Light Latencies
 }
 
-// catalogChart is p99 (and p50) latency against the promotions in the
-// catalog, at the same offered load.
-func catalogChart(pts []catalogPoint, offered float64, note string) Chart {
+// catalogChart is p99 and p50 latency against the promotions in the
+// catalog, at both offered loads.
+func catalogChart(pts []catalogPoint, offered, light float64, note string) Chart {
 	slices.SortFunc(pts, func(a, b catalogPoint) int { return a.Promotions - b.Promotions })
-	var p50, p99 []Point
+	var p50, p99, lp50, lp99 []Point
 	for _, p := range pts {
-		p50 = append(p50, Point{float64(p.Promotions), p.Lat.P50})
-		p99 = append(p99, Point{float64(p.Promotions), p.Lat.P99})
+		x := float64(p.Promotions)
+		p50, p99 = append(p50, Point{x, p.Lat.P50}), append(p99, Point{x, p.Lat.P99})
+		if p.Light.N > 0 {
+			lp50, lp99 = append(lp50, Point{x, p.Light.P50}), append(lp99, Point{x, p.Light.P99})
+		}
 	}
+	all := slices.Concat(p50, p99, lp50, lp99)
+	at := func(r float64) string { return group(int64(r)) + " ev/s" }
 	return Chart{
-		Title:  fmt.Sprintf("Cart event → offer latency vs promotions in the catalog, offered %s ev/s", group(int64(offered))),
-		Note:   note,
-		X:      Axis{Label: "promotions in the catalog", Log: true},
-		Y:      Axis{Label: "latency (ms)", Log: spread(append(p50, p99...)) > 20},
-		Series: []Series{{Name: "p99", Color: "#c0392b", Points: p99}, {Name: "p50", Color: "#2471a3", Points: p50}},
+		Title: "Cart event → offer latency vs promotions in the catalog",
+		Note:  note,
+		X:     Axis{Label: "promotions in the catalog", Log: true},
+		Y:     Axis{Label: "latency (ms)", Log: spread(all) > 20},
+		Series: []Series{
+			{Name: "p99 at " + at(offered), Color: "#c0392b", Points: p99},
+			{Name: "p50 at " + at(offered), Color: "#2471a3", Points: p50},
+			{Name: "p99 at " + at(light), Color: "#e67e22", Points: lp99},
+			{Name: "p50 at " + at(light), Color: "#27ae60", Points: lp50},
+		},
 	}
 }
 

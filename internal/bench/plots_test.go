@@ -7,15 +7,18 @@ import (
 
 func TestCatalogAndLoadCharts(t *testing.T) {
 	cat := catalogChart([]catalogPoint{
-		{Promotions: 100_000, Lat: Latencies{N: 10, P50: 120, P99: 700}},
-		{Promotions: 100, Lat: Latencies{N: 10, P50: 4, P99: 9}},
-		{Promotions: 10_000, Lat: Latencies{N: 10, P50: 5, P99: 11}},
-	}, 5000, "quick run")
+		{Promotions: 100_000, Lat: Latencies{N: 10, P50: 120, P99: 700}, Light: Latencies{N: 10, P50: 3, P99: 8}},
+		{Promotions: 100, Lat: Latencies{N: 10, P50: 4, P99: 9}, Light: Latencies{N: 10, P50: 3, P99: 7}},
+		{Promotions: 10_000, Lat: Latencies{N: 10, P50: 5, P99: 11}}, // no light point
+	}, 5000, 1000, "quick run")
 	if !cat.X.Log || !cat.Y.Log {
 		t.Errorf("catalog chart axes %+v %+v: want log x, and log y for values spread 4..700", cat.X, cat.Y)
 	}
 	if p := cat.Series[0].Points; len(p) != 3 || p[0].X != 100 || p[2].X != 100_000 || p[0].Y != 9 {
 		t.Errorf("p99 points %v, want sorted by catalog size", p)
+	}
+	if p := cat.Series[2].Points; len(p) != 2 || p[1].Y != 8 || !strings.Contains(cat.Series[2].Name, "1 000 ev/s") {
+		t.Errorf("light p99 series %+v", cat.Series[2])
 	}
 	load := loadChart([]loadPoint{
 		{Offered: 5000, Achieved: 3100, Lat: Latencies{N: 5, P99: 2400}},

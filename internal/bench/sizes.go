@@ -25,12 +25,16 @@ type Sizes struct {
 	BaselineEvents int
 	// RoundtripRecords is the records of broker_roundtrip_eps.
 	RoundtripRecords int
-	// LatencyRate is the offered load of the latency runs (events/s), and
-	// LatencyDuration how long each offers it.
+	// LatencyRate is the offered load of the latency figures (events/s),
+	// and LatencyDuration how long each offered load lasts.
 	LatencyRate     float64
 	LatencyDuration time.Duration
+	// LightRate is a second offered load every latency run (each catalog
+	// size) also measures: one the pipeline carries without queueing, so
+	// the catalog's own effect on latency shows.
+	LightRate float64
 	// LoadRates are further offered loads of the throughput plot, run on
-	// the main latency run's stack after LatencyRate.
+	// the main stack after LatencyRate and LightRate.
 	LoadRates []float64
 	// FlashCarts carts each check out one unit of one hot SKU that has
 	// FlashUnits units.
@@ -44,9 +48,9 @@ type Sizes struct {
 // run fits in two minutes on a 2-core machine.
 func QuickSizes() Sizes {
 	return Sizes{
-		Products: 10_000, Promotions: 10_000, SmallPromotions: 100, LargePromotions: 30_000,
-		Events: 30_000, BaselineEvents: 60_000, RoundtripRecords: 100_000,
-		LatencyRate: 5_000, LatencyDuration: 4 * time.Second, LoadRates: []float64{1_000},
+		Products: 10_000, Promotions: 10_000, SmallPromotions: 100, LargePromotions: 20_000,
+		Events: 30_000, BaselineEvents: 40_000, RoundtripRecords: 100_000,
+		LatencyRate: 5_000, LatencyDuration: 3 * time.Second, LightRate: 1_000,
 		FlashCarts: 4_000, FlashUnits: 400, RestartKeys: 100_000,
 	}
 }
@@ -56,8 +60,8 @@ func FullSizes() Sizes {
 	return Sizes{
 		Products: 100_000, Promotions: 10_000, SmallPromotions: 100, LargePromotions: 100_000,
 		Events: 200_000, BaselineEvents: 200_000, RoundtripRecords: 1_000_000,
-		LatencyRate: 5_000, LatencyDuration: 20 * time.Second,
-		LoadRates:  []float64{500, 1_000, 2_000, 3_000, 10_000},
+		LatencyRate: 5_000, LatencyDuration: 20 * time.Second, LightRate: 1_000,
+		LoadRates:  []float64{500, 2_000, 3_000, 10_000},
 		FlashCarts: 20_000, FlashUnits: 1_000, RestartKeys: 1_000_000,
 	}
 }
@@ -77,8 +81,8 @@ func (s Sizes) Validate() error {
 		return bad("negative promotions")
 	case s.Events < 1 || s.BaselineEvents < 1 || s.RoundtripRecords < 1:
 		return bad("events and records must be positive")
-	case !(s.LatencyRate > 0) || s.LatencyDuration <= 0:
-		return bad("latency rate %v for %s: want a positive rate and duration", s.LatencyRate, s.LatencyDuration)
+	case !(s.LatencyRate > 0) || !(s.LightRate > 0) || s.LatencyDuration <= 0:
+		return bad("latency rates %v and %v for %s: want positive rates and duration", s.LatencyRate, s.LightRate, s.LatencyDuration)
 	case s.FlashCarts < 1 || s.FlashUnits < 1:
 		return bad("flash sale of %d carts and %d units: want both positive", s.FlashCarts, s.FlashUnits)
 	case s.RestartKeys < 1:
@@ -94,15 +98,22 @@ func (s Sizes) Validate() error {
 
 // String names the sizes, for the line a run starts with.
 func (s Sizes) String() string {
-	rates := make([]string, 0, 1+len(s.LoadRates))
-	for _, r := range append([]float64{s.LatencyRate}, s.LoadRates...) {
+	rates := make([]string, 0, 2+len(s.LoadRates))
+	for _, r := range s.rates() {
 		rates = append(rates, group(int64(r)))
 	}
 	return fmt.Sprintf("%s products, %s promotions (latency also at %s and %s), %s pipeline events, %s baseline events, %s roundtrip records, "+
-		"offered loads %s ev/s for %s each, flash sale of %s carts on %s units, %s keys for restarts",
+		"offered loads of %s ev/s for %s each, flash sale of %s carts on %s units, %s keys for restarts",
 		group(int64(s.Products)), group(int64(s.Promotions)), group(int64(s.SmallPromotions)), group(int64(s.LargePromotions)),
 		group(int64(s.Events)), group(int64(s.BaselineEvents)), group(int64(s.RoundtripRecords)),
 		strings.Join(rates, ", "), s.LatencyDuration, group(int64(s.FlashCarts)), group(int64(s.FlashUnits)), group(int64(s.RestartKeys)))
+}
+
+// rates are the offered loads of the main latency run, in the order it
+// offers them: LightRate first (so no backlog of a heavier load is left
+// when it starts), LatencyRate, then LoadRates.
+func (s Sizes) rates() []float64 {
+	return append([]float64{s.LightRate, s.LatencyRate}, s.LoadRates...)
 }
 
 // group writes n with a space between groups of three digits: 100 000.
@@ -136,7 +147,7 @@ const (
 
 // Figures lists every measurement in the order a run makes them.
 func Figures() []string {
-	return []string{FigRoundtrip, FigBaseline, FigPipeline, FigReservations, FigLatency, FigCatalog, FigRestart}
+	return []string{FigRoundtrip, FigBaseline, FigLatency, FigPipeline, FigReservations, FigCatalog, FigRestart}
 }
 
 // ErrUnknownFigure is wrapped by ParseOnly for a name Figures does not list.

@@ -34,6 +34,7 @@ func TestSizesValidate(t *testing.T) {
 		"negative promos":   func(s *Sizes) { s.LargePromotions = -1 },
 		"no events":         func(s *Sizes) { s.Events = 0 },
 		"no rate":           func(s *Sizes) { s.LatencyRate = 0 },
+		"no light rate":     func(s *Sizes) { s.LightRate = 0 },
 		"no duration":       func(s *Sizes) { s.LatencyDuration = 0 },
 		"bad load rate":     func(s *Sizes) { s.LoadRates = []float64{1000, -5} },
 		"no flash units":    func(s *Sizes) { s.FlashUnits = 0 },
@@ -53,10 +54,10 @@ func TestSizesValidate(t *testing.T) {
 func TestSizesString(t *testing.T) {
 	s := Sizes{Products: 20_000, Promotions: 10_000, SmallPromotions: 100, LargePromotions: 100_000, Events: 200_000,
 		BaselineEvents: 200_000, RoundtripRecords: 1_000_000, LatencyRate: 5_000, LatencyDuration: 4 * time.Second,
-		LoadRates: []float64{1_000}, FlashCarts: 4_000, FlashUnits: 400, RestartKeys: 100_000}
+		LightRate: 1_000, LoadRates: []float64{2_000}, FlashCarts: 4_000, FlashUnits: 400, RestartKeys: 100_000}
 	got := s.String()
 	for _, want := range []string{"20 000 products", "10 000 promotions", "100 and 100 000", "200 000 pipeline events",
-		"offered loads 5 000, 1 000 ev/s for 4s", "100 000 keys for restarts", "4 000 carts on 400 units"} {
+		"offered loads of 1 000, 5 000, 2 000 ev/s for 4s", "100 000 keys for restarts", "4 000 carts on 400 units"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("String() = %q, lacks %q", got, want)
 		}
@@ -78,7 +79,7 @@ func TestParseOnly(t *testing.T) {
 		err  bool
 	}{
 		"empty is all":      {"", Figures(), false},
-		"subset":            {"pipeline,latency", []string{FigPipeline, FigLatency}, false},
+		"subset":            {"pipeline,latency", []string{FigLatency, FigPipeline}, false},
 		"spaces and commas": {" restart ,, roundtrip ", []string{FigRoundtrip, FigRestart}, false},
 		"unknown":           {"pipeline,speed", nil, true},
 	} {
