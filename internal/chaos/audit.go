@@ -70,6 +70,8 @@ type ledgerOrder struct {
 		Qty int    `json:"qty"`
 	} `json:"lines"`
 	OnTime bool `json:"on_time"`
+	// RefusedSKU is the line the database refused (refused orders).
+	RefusedSKU string `json:"refused_sku"`
 }
 
 func readLedger(path string) (*ledger, error) {
@@ -556,7 +558,11 @@ func (a *auditor) oversold() {
 		}
 		for _, ln := range o.Lines {
 			promised[ln.SKU] += int64(ln.Qty)
-			refused[ln.SKU] += int64(ln.Qty)
+			// The database refuses the order at its first line short of
+			// stock; the other lines had their units and broke no promise.
+			if o.RefusedSKU == "" || o.RefusedSKU == ln.SKU {
+				refused[ln.SKU] += int64(ln.Qty)
+			}
 		}
 	}
 	for _, row := range a.ledger.SKUs {

@@ -46,6 +46,14 @@ func TestOversold(t *testing.T) {
 			{"order_id":"o3","checkout_id":"k3","lines":[{"sku":"A","qty":1}],"on_time":false}],
 			"refused":[{"order_id":"o2","checkout_id":"k2","lines":[{"sku":"A","qty":1}],"on_time":true}]}`,
 			map[string]string{"k3": `{"checkout_id":"k3","status":"completed","lines":[{"sku":"A","qty":1,"status":"committed","reason":"late_commit"}]}`}, 0},
+		// The database refused the order for A, excused by a late commit;
+		// B had its units and broke no promise (seed 20261122 charged the
+		// refusal to every line).
+		{"a refusal charged to the line refused", `{` + stock + `,"orders":[
+			{"order_id":"o1","checkout_id":"k1","lines":[{"sku":"A","qty":2}],"on_time":true},
+			{"order_id":"o3","checkout_id":"k3","lines":[{"sku":"A","qty":1}],"on_time":false}],
+			"refused":[{"order_id":"o2","checkout_id":"k2","lines":[{"sku":"B","qty":1},{"sku":"A","qty":1}],"on_time":true,"refused_sku":"A"}]}`,
+			map[string]string{"k3": `{"checkout_id":"k3","status":"completed","lines":[{"sku":"A","qty":1,"status":"committed","reason":"late_commit"}]}`}, 0},
 		{"a late refusal proves nothing", `{` + stock + `,"orders":[
 			{"order_id":"o1","checkout_id":"k1","lines":[{"sku":"A","qty":3}],"on_time":true}],
 			"refused":[{"order_id":"o2","checkout_id":"k2","lines":[{"sku":"A","qty":1}],"on_time":false}]}`, nil, 0},

@@ -68,8 +68,10 @@ type LedgerOrder struct {
 	OnTime bool `json:"on_time"`
 	// LateOnPurpose: the storefront waited past the hold TTL on purpose.
 	LateOnPurpose bool `json:"late_on_purpose"`
-	// Reason is the database's refusal, for refused orders.
-	Reason string `json:"reason,omitempty"`
+	// Reason is the database's refusal, for refused orders, and
+	// RefusedSKU the line's SKU it refused.
+	Reason     string `json:"reason,omitempty"`
+	RefusedSKU string `json:"refused_sku,omitempty"`
 }
 
 // LedgerLine is one line of an order.
@@ -184,7 +186,7 @@ func (r *run) ledger(interrupted bool) *Ledger {
 		l.Orders = append(l.Orders, LedgerOrder{OrderID: o.OrderID, CheckoutID: o.CheckoutID, CartID: o.CartID, Lines: ledgerLines(o.Lines), OnTime: o.OnTime, LateOnPurpose: o.LateOnPurpose})
 	}
 	for _, o := range dl.Refused {
-		l.Refused = append(l.Refused, LedgerOrder{OrderID: o.OrderID, CheckoutID: o.CheckoutID, CartID: o.CartID, Lines: ledgerLines(o.Lines), OnTime: o.OnTime, LateOnPurpose: o.LateOnPurpose, Reason: o.Reason})
+		l.Refused = append(l.Refused, LedgerOrder{OrderID: o.OrderID, CheckoutID: o.CheckoutID, CartID: o.CartID, Lines: ledgerLines(o.Lines), OnTime: o.OnTime, LateOnPurpose: o.LateOnPurpose, Reason: o.Reason, RefusedSKU: o.SKU})
 	}
 	b := r.snd.book
 	b.mu.Lock()

@@ -271,8 +271,9 @@ type RefusedOrder struct {
 	// completion means cartstream held units the database did not have,
 	// unless an order completed late had taken them meanwhile.
 	OnTime, LateOnPurpose bool
-	// Reason is the database's error.
+	// Reason is the database's error; SKU the line it refused.
 	Reason string
+	SKU    string
 }
 
 // Driver plays a storefront against a Sim: carts arrive, add SKUs and check
@@ -980,10 +981,10 @@ func (d *Driver) complete(out []Record, co *dcheckout) ([]Record, error) {
 	now := d.Now()
 	late := co.fate == fateLate
 	onTime := !late && !co.expired && within(now.Add(orderLag), co.deadline)
-	if errors.Is(err, ErrInsufficientStock) {
+	if se := (*StockError)(nil); errors.As(err, &se) {
 		d.ledger.Refused = append(d.ledger.Refused, RefusedOrder{
 			OrderID: orderID, CheckoutID: co.id, CartID: c.id, Lines: slices.Clone(co.lines),
-			OnTime: onTime, LateOnPurpose: late, Reason: err.Error(),
+			OnTime: onTime, LateOnPurpose: late, Reason: err.Error(), SKU: se.SKU,
 		})
 		co.phase = phaseDone
 		return d.emit(out, c, cartEvent{Type: "checkout_abandoned", CheckoutID: co.id}), nil

@@ -110,6 +110,22 @@ var (
 	ErrInvalid = errors.New("invalid row")
 )
 
+// StockError is the refusal of an order line the stock cannot cover; it
+// wraps ErrInsufficientStock and names the line's SKU, so a refusal is
+// charged to the SKU that caused it and not to the order's other lines.
+type StockError struct {
+	SKU     string
+	OnHand  int32
+	Ordered int
+}
+
+func (e *StockError) Error() string {
+	return fmt.Sprintf("%s: %d on hand, %d ordered: %v", e.SKU, e.OnHand, e.Ordered, ErrInsufficientStock)
+}
+
+// Unwrap makes errors.Is(err, ErrInsufficientStock) hold.
+func (e *StockError) Unwrap() error { return ErrInsufficientStock }
+
 // Options configure a Sim. The zero value is valid.
 type Options struct {
 	// Start is the simulated clock when the Sim is created. Default
@@ -584,7 +600,7 @@ func (s *Sim) PlaceOrder(orderID, checkoutID, cartID string, lines []Line) (inve
 			return nil, Record{}, fmt.Errorf("shopsim: place order %s line %d: %s: quantity %d: %w", orderID, i+1, l.SKU, l.Qty, ErrInvalid)
 		}
 		if int64(st.OnHand) < int64(l.Qty) {
-			return nil, Record{}, fmt.Errorf("shopsim: place order %s line %d: %s: %d on hand, %d ordered: %w", orderID, i+1, l.SKU, st.OnHand, l.Qty, ErrInsufficientStock)
+			return nil, Record{}, fmt.Errorf("shopsim: place order %s line %d: %w", orderID, i+1, &StockError{SKU: l.SKU, OnHand: st.OnHand, Ordered: l.Qty})
 		}
 		st.OnHand -= int32(l.Qty)
 		st.Version++
