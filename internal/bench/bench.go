@@ -81,6 +81,17 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	res := NewResults(cfg.Stderr)
 	var failed []error
+	// The load average is read after every measurement: the machine may
+	// be shared, and the figures are only as quiet as it was.
+	maxLoad, _ := ReadLoadAvg()
+	load := func() float64 {
+		l, err := ReadLoadAvg()
+		if err == nil {
+			maxLoad = max(maxLoad, l)
+		}
+		return l
+	}
+	e.logf("load average (1 min) at the start: %.2f", load())
 	step := func(name string, fn func() error) {
 		if !cfg.Only[name] || ctx.Err() != nil {
 			return
@@ -92,7 +103,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			failed = append(failed, fmt.Errorf("%s: %w", name, err))
 			return
 		}
-		e.logf("%s: done in %.1fs", name, time.Since(t).Seconds())
+		e.logf("%s: done in %.1fs; load average (1 min) %.2f", name, time.Since(t).Seconds(), load())
 	}
 	sz := cfg.Sizes
 	step(FigRoundtrip, func() error { return e.roundtrip(ctx, sz.RoundtripRecords, res) })
@@ -180,6 +191,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err := e.plots(cfg, cats, loads, sz.LatencyRate, sz.LightRate, note); err != nil {
 		failed = append(failed, err)
 	}
+	load()
+	res.Set("load_avg_max", maxLoad)
 	res.Set("wall_s", time.Since(began).Round(100*time.Millisecond).Seconds())
 	line := res.JSON()
 	if err := os.WriteFile(filepath.Join(cfg.Out, "results.json"), []byte(line+"\n"), 0o644); err != nil {

@@ -105,3 +105,27 @@ func ParseStatusKiB(status []byte, names ...string) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+// ReadLoadAvg returns the machine's 1-minute load average from
+// /proc/loadavg: how many processes wanted the CPUs, on average, over the
+// last minute. On a shared machine it says how much others took.
+func ReadLoadAvg() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, fmt.Errorf("bench: read loadavg: %w", err)
+	}
+	return ParseLoadAvg(b)
+}
+
+// ParseLoadAvg returns the first field of a /proc/loadavg line.
+func ParseLoadAvg(b []byte) (float64, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return 0, fmt.Errorf("%w: loadavg %q", ErrProcFormat, b)
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%w: loadavg %q", ErrProcFormat, b)
+	}
+	return v, nil
+}

@@ -68,3 +68,19 @@ func TestReadProcSelf(t *testing.T) {
 		t.Errorf("ReadProc(self) = %+v", s)
 	}
 }
+
+func TestParseLoadAvg(t *testing.T) {
+	for in, want := range map[string]float64{
+		"0.52 1.53 2.44 2/812 14307\n": 0.52,
+		"21.34 15.49 10.50 9/900 1":    21.34,
+	} {
+		if got, err := ParseLoadAvg([]byte(in)); err != nil || got != want {
+			t.Errorf("ParseLoadAvg(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "1.0 2.0", "x 1 2 3/4 5", "-1 0 0 1/1 1"} {
+		if _, err := ParseLoadAvg([]byte(bad)); !errors.Is(err, ErrProcFormat) {
+			t.Errorf("ParseLoadAvg(%q): error %v, want ErrProcFormat", bad, err)
+		}
+	}
+}
