@@ -148,7 +148,13 @@ func (c Chart) SVG() (string, error) {
 			for _, p := range s.Points {
 				x, y := xr.pos(p.X), ys.pos(p.Y)
 				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%g" fill="%s"/>`+"\n", x, y, markerR, esc(color))
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`+"\n", x, y-8, esc(color), tickLabel(p.Y))
+				// Left-axis values above their point, right-axis ones
+				// below, so two series meeting at a point stay legible.
+				ly := y - 8
+				if s.Right {
+					ly = y + 4 + fontSize
+				}
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`+"\n", x, ly, esc(color), tickLabel(p.Y))
 			}
 		}
 		ly := chartH - 12
