@@ -238,3 +238,87 @@ func gather(t *testing.T, m *metrics.Metrics) string {
 	}
 	return b.String()
 }
+
+// TestProductsGroupStopsWhileRegistryIsDown: a partition retrying an
+// unreachable schema registry must let its processor stop. goka's
+// Context.Fail returns once the partition is stopping, and the retry loop
+// used to go round forever, so shutdown hung past --shutdown-timeout; it
+// now ends in streams.Fail, and the record stays uncommitted.
+func TestProductsGroupStopsWhileRegistryIsDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("broker test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var asked atomic.Int32
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Error(w, `{"error_code":50001,"message":"store unavailable"}`, http.StatusServiceUnavailable)
+	}))
+	defer reg.Close()
+	regClient, err := registry.New(reg.URL, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b, err := broker.Start(ctx, broker.Config{DataDir: filepath.Join(dir, "broker"), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	topo := topology.New(topology.Config{Partitions: 1})
+	if _, err := topo.Ensure(ctx, adm, topology.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	graph, err := Graph(Config{
+		Topology: topo, SourcePartitions: 1,
+		Decoder: &debezium.Decoder{Registry: regClient},
+		DLQ:     dlq.NewWriter(cl, topo.Names.DLQ, nil),
+		Metrics: metrics.New(),
+	}, Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := streams.NewFactory(streams.Config{Brokers: []string{b.Addr()}, DataDir: filepath.Join(dir, "state")}).
+		NewProcessor(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+
+	envelope := readTestdata(t, "pg-products-envelope.avsc")
+	keySchema := readTestdata(t, "pg-products-key.avsc")
+	rec := &kgo.Record{Topic: topo.Names.Products,
+		Key:   confluent(11, avroBody(t, keySchema, map[string]any{"sku": "SKU-1"})),
+		Value: confluent(10, avroBody(t, envelope, avroProductsEnvelope()))}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for asked.Load() < 2 {
+		if ctx.Err() != nil {
+			t.Fatal("the record never reached the registry")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the processor did not stop while its partition retried the registry")
+	}
+	offsets, err := adm.FetchOffsets(ctx, string(graph.Group()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offsets.Lookup(topo.Names.Products, 0); ok && o.At > 0 {
+		t.Errorf("committed offset %d: the record that never decoded was committed", o.At)
+	}
+}
