@@ -58,46 +58,9 @@ func TestProductsGroupRetriesRegistryOutage(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"schema": schema})
 	}))
 	defer reg.Close()
-	regClient, err := registry.New(reg.URL, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	dir := t.TempDir()
-	b, err := broker.Start(ctx, broker.Config{DataDir: filepath.Join(dir, "broker"), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	topo := topology.New(topology.Config{Partitions: 2})
-	if _, err := topo.Ensure(ctx, adm, topology.EnsureOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	graph, err := Graph(Config{
-		Topology: topo, SourcePartitions: 2,
-		Decoder: &debezium.Decoder{Registry: regClient},
-		DLQ:     dlq.NewWriter(cl, topo.Names.DLQ, nil),
-		Metrics: m,
-	}, Products)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := streams.NewFactory(streams.Config{Brokers: []string{b.Addr()}, DataDir: filepath.Join(dir, "state")}).
-		NewProcessor(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
-	defer func() { stop(); <-done }()
+	r := startProductsGroup(ctx, t, reg.URL, 2)
+	defer r.stop()
+	cl, b, topo, m := r.cl, r.b, r.topo, r.metrics
 
 	key := confluent(11, avroBody(t, keySchema, map[string]any{"sku": "SKU-1"}))
 	value := confluent(10, avroBody(t, envelope, avroProductsEnvelope()))
@@ -256,43 +219,10 @@ func TestProductsGroupStopsWhileRegistryIsDown(t *testing.T) {
 		http.Error(w, `{"error_code":50001,"message":"store unavailable"}`, http.StatusServiceUnavailable)
 	}))
 	defer reg.Close()
-	regClient, err := registry.New(reg.URL, registry.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	b, err := broker.Start(ctx, broker.Config{DataDir: filepath.Join(dir, "broker"), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	topo := topology.New(topology.Config{Partitions: 1})
-	if _, err := topo.Ensure(ctx, adm, topology.EnsureOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	graph, err := Graph(Config{
-		Topology: topo, SourcePartitions: 1,
-		Decoder: &debezium.Decoder{Registry: regClient},
-		DLQ:     dlq.NewWriter(cl, topo.Names.DLQ, nil),
-		Metrics: metrics.New(),
-	}, Products)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := streams.NewFactory(streams.Config{Brokers: []string{b.Addr()}, DataDir: filepath.Join(dir, "state")}).
-		NewProcessor(graph, streams.ProcessorOptions{NilHandling: goka.NilProcess})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
+	r := startProductsGroup(ctx, t, reg.URL, 1)
+	defer r.b.Close()
+	defer r.cl.Close()
+	cl, adm, topo, graph := r.cl, r.adm, r.topo, r.graph
 
 	envelope := readTestdata(t, "pg-products-envelope.avsc")
 	keySchema := readTestdata(t, "pg-products-key.avsc")
@@ -308,9 +238,9 @@ func TestProductsGroupStopsWhileRegistryIsDown(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	stop()
+	r.cancel()
 	select {
-	case <-done:
+	case <-r.done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the processor did not stop while its partition retried the registry")
 	}
@@ -321,4 +251,68 @@ func TestProductsGroupStopsWhileRegistryIsDown(t *testing.T) {
 	if o, ok := offsets.Lookup(topo.Names.Products, 0); ok && o.At > 0 {
 		t.Errorf("committed offset %d: the record that never decoded was committed", o.At)
 	}
+}
+
+// productsRig is cdc-products running over TCP against an embedded broker,
+// decoding Avro through the schema registry at a URL.
+type productsRig struct {
+	b       *broker.Broker
+	cl      *kgo.Client
+	adm     *kadm.Client
+	topo    *topology.Topology
+	graph   *goka.GroupGraph
+	metrics *metrics.Metrics
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startProductsGroup starts the broker, the topics (partitions each) and
+// the group's processor.
+func startProductsGroup(ctx context.Context, t *testing.T, registryURL string, partitions int32) *productsRig {
+	t.Helper()
+	regClient, err := registry.New(registryURL, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b, err := broker.Start(ctx, broker.Config{DataDir: filepath.Join(dir, "broker"), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	r := &productsRig{b: b, cl: cl, adm: kadm.NewClient(cl), metrics: metrics.New(), done: make(chan error, 1)}
+	r.topo = topology.New(topology.Config{Partitions: partitions})
+	if _, err := r.topo.Ensure(ctx, r.adm, topology.EnsureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.graph, err = Graph(Config{
+		Topology: r.topo, SourcePartitions: partitions,
+		Decoder: &debezium.Decoder{Registry: regClient},
+		DLQ:     dlq.NewWriter(cl, r.topo.Names.DLQ, nil),
+		Metrics: r.metrics,
+	}, Products)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := streams.NewFactory(streams.Config{Brokers: []string{b.Addr()}, DataDir: filepath.Join(dir, "state")}).
+		NewProcessor(r.graph, streams.ProcessorOptions{NilHandling: goka.NilProcess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	r.cancel = cancel
+	go func() { r.done <- p.Run(runCtx) }()
+	return r
+}
+
+// stop stops the processor, then the client and the broker.
+func (r *productsRig) stop() {
+	r.cancel()
+	<-r.done
+	r.cl.Close()
+	r.b.Close()
 }
