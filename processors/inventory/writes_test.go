@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,6 +129,9 @@ func TestStoppedPartitionWritesDoNotLandLate(t *testing.T) {
 type blackHoleProxy struct {
 	addr string
 	drop atomic.Bool
+
+	mu    sync.Mutex
+	conns []net.Conn // closed when the test ends
 }
 
 func startBlackHoleProxy(t *testing.T, target string) *blackHoleProxy {
@@ -136,8 +140,15 @@ func startBlackHoleProxy(t *testing.T, target string) *blackHoleProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
 	p := &blackHoleProxy{addr: l.Addr().String()}
+	t.Cleanup(func() {
+		l.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -149,26 +160,33 @@ func startBlackHoleProxy(t *testing.T, target string) *blackHoleProxy {
 				c.Close()
 				continue
 			}
-			t.Cleanup(func() { c.Close(); up.Close() })
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
 			go func() { _, _ = io.Copy(c, up) }()
-			go func() {
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						up.Close()
-						return
-					}
-					if !p.drop.Load() {
-						if _, err := up.Write(buf[:n]); err != nil {
-							return
-						}
-					}
-				}
-			}()
+			go p.forward(c, up)
 		}
 	}()
 	return p
+}
+
+// forward copies what the client sends to the broker, dropping it while
+// black-holing.
+func (p *blackHoleProxy) forward(c, up net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			up.Close()
+			return
+		}
+		if p.drop.Load() {
+			continue
+		}
+		if _, err := up.Write(buf[:n]); err != nil {
+			return
+		}
+	}
 }
 
 func (p *blackHoleProxy) blackHole(on bool) { p.drop.Store(on) }
